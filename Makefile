@@ -1,0 +1,51 @@
+# PoseDesk: `make run` opens the app on the example project, `make test` runs every check.
+# Both create .venv (Python >= 3.11) and install the project into it when needed.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test test-slow lint typecheck imports bench screenshots install clean example
+
+$(VPY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "PoseDesk needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip
+
+$(STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+example: $(STAMP)
+	$(VPY) -m pose_core.example
+
+run: $(STAMP)
+	$(VPY) -m pose_core.example
+	$(VENV)/bin/pose-train
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pose_core pose_gui tests benchmarks scripts
+	$(VENV)/bin/ruff format --check pose_core pose_gui tests benchmarks scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP) lint typecheck imports
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider
+
+test-slow: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m slow -p no:cacheprovider
+
+bench: $(STAMP)
+	$(VPY) benchmarks/train_throughput.py
+	$(VPY) benchmarks/accuracy_mirror_mouse.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

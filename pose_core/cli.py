@@ -1,0 +1,168 @@
+"""Command-line entry points: ``pose-train`` (Lightning Pose's training CLI conventions).
+
+``pose-train`` with no arguments trains on the bundled example project (generated on first use).
+``--config-path DIR --config-name NAME`` picks a config; any other argument is a hydra-style
+override (``training.max_epochs=11``, ``model.losses_to_use=[temporal]``); ``hydra.run.dir=DIR``
+sets the output folder (default ``outputs/YYYY-MM-DD/HH-MM-SS`` under the current folder).
+
+User errors print one line and exit with status 2. Heavy libraries are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pose_core.errors import ConfigError, PoseDeskError
+
+EXIT_USER_ERROR = 2
+TRAIN_USAGE = """usage: pose-train [--config-path DIR] [--config-name NAME] [key=value ...]
+
+Train a pose model. With no config, trains on the example project (generated on first use).
+
+options:
+  --config-path DIR    folder of the config file (default: the example project)
+  --config-name NAME   config file name in that folder (default: config.yaml)
+  -h, --help           show this help
+  key=value            override a config key, e.g. training.max_epochs=11
+                       data.image_resize_dims.height=256 model.losses_to_use=[temporal]
+  hydra.run.dir=DIR    output folder (default outputs/YYYY-MM-DD/HH-MM-SS)
+  training.resume_from=RUN_DIR_OR_CKPT
+                       continue a run (in its own folder) from its last checkpoint
+"""
+
+
+@dataclass
+class TrainArgs:
+    """Parsed ``pose-train`` arguments."""
+
+    config_path: str | None = None
+    config_name: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    help: bool = False
+
+
+def parse_train_args(argv: Sequence[str]) -> TrainArgs:
+    """Parses ``--config-path``/``--config-name`` (``--x y`` or ``--x=y``), ``-h``, overrides.
+
+    Raises:
+        ConfigError: An unknown option or a missing option value.
+    """
+    args = TrainArgs()
+    it = iter(argv)
+    for arg in it:
+        if arg in ("-h", "--help"):
+            args.help = True
+        elif arg.startswith(("--config-path", "--config-name", "-cp", "-cn")):
+            name, eq, value = arg.partition("=")
+            if not eq:
+                value = next(it, "")
+            if not value:
+                raise ConfigError(f"{name} needs a value, e.g. {name}=DIR.")
+            if name in ("--config-path", "-cp"):
+                args.config_path = value
+            elif name in ("--config-name", "-cn"):
+                args.config_name = value
+            else:
+                raise ConfigError(f"Unknown option {name}; see pose-train --help.")
+        elif arg.startswith("-"):
+            raise ConfigError(f"Unknown option {arg}; see pose-train --help.")
+        else:
+            args.overrides.append(arg)
+    return args
+
+
+def expand_run_dir(template: str, now: datetime | None = None) -> Path:
+    """Expands hydra's ``${now:FORMAT}`` in a run-dir template; relative = under the current folder."""
+    stamp = now or datetime.now()
+    text = re.sub(r"\$\{now:([^}]*)\}", lambda m: stamp.strftime(m.group(1)), template)
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def _config_file(args: TrainArgs) -> Path:
+    """The config file named by the arguments, or the example project's (generated if missing)."""
+    if args.config_path is None and args.config_name is None:
+        from pose_core.example import ensure_example_project
+
+        example = ensure_example_project()
+        print(f"Using the example project in {example}", flush=True)
+        return example / "config.yaml"
+    folder = Path(args.config_path) if args.config_path else Path.cwd()
+    name = args.config_name or "config.yaml"
+    path = folder / name
+    if not path.suffix:
+        path = path.with_suffix(".yaml")
+    return path.expanduser().resolve()
+
+
+def _resume_base(overrides: Sequence[str]) -> Path | None:
+    """With ``training.resume_from=<run dir>`` and no config given, the run's own config."""
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key.lstrip("+") == "training.resume_from" and value and Path(value).is_dir():
+            return Path(value) / "config.yaml"
+    return None
+
+
+def run_train(argv: Sequence[str]) -> int:
+    """Runs ``pose-train`` and returns its exit status (user errors raise PoseDeskError)."""
+    from pose_core.config.io import load_config
+
+    args = parse_train_args(argv)
+    if args.help:
+        print(TRAIN_USAGE)
+        return 0
+    base = _resume_base(args.overrides) if args.config_path is None and args.config_name is None else None
+    config_file = base if base is not None and base.is_file() else _config_file(args)
+    loaded = load_config(config_file, args.overrides)
+    if loaded.ignored_keys:
+        print(f"Keeping Lightning Pose keys PoseDesk does not use: {', '.join(loaded.ignored_keys)}", flush=True)
+    explicit_run_dir = any(o.startswith("hydra.run.dir=") for o in args.overrides)
+    if loaded.cfg.training.resume_from and Path(str(loaded.cfg.training.resume_from)).is_dir() and not explicit_run_dir:
+        run_dir = Path(str(loaded.cfg.training.resume_from))
+    else:
+        run_dir = expand_run_dir(loaded.run_dir)
+    print(f"Run directory: {run_dir}", flush=True)
+    from pose_core.training.run import format_summary, train
+
+    result = train(loaded, run_dir, progress_bar=sys.stderr.isatty())
+    print(f"Training {result.status} after {result.epochs_completed} epochs.")
+    print("Pixel error on the labelled frames (original image pixels):")
+    print(format_summary(result.summary))
+    print(f"Results in {run_dir}")
+    return 0
+
+
+def _fail(prog: str, exc: PoseDeskError) -> int:
+    print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
+    return EXIT_USER_ERROR
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point of ``pose-train``."""
+    try:
+        return run_train(list(sys.argv[1:] if argv is None else argv))
+    except PoseDeskError as exc:
+        return _fail("pose-train", exc)
+    except KeyboardInterrupt:
+        print("pose-train: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pose_core.cli train|... ARGS``: the subcommand form the GUI launches."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = {"train": train_main}
+    if not args or args[0] not in commands:
+        print(f"usage: python -m pose_core.cli {{{','.join(commands)}}} [ARGS...]", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return commands[args[0]](args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

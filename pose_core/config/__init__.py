@@ -1,0 +1,1 @@
+"""config subpackage of pose_core."""

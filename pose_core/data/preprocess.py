@@ -1,0 +1,163 @@
+"""Image preprocessing shared by the labelled-frame dataset and the video predictor.
+
+Loading (any image file -> uint8 RGB), resizing to the model input size, ImageNet
+normalisation and the mapping of keypoint coordinates between image sizes all live here, so
+training and prediction cannot drift apart.
+
+Coordinate convention (used everywhere in PoseDesk): the centre of pixel ``(col, row)`` is at
+``(x, y) = (col, row)``; the image covers ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``. OpenCV's
+``resize`` uses the same half-pixel convention, so a keypoint on a pixel stays on the
+corresponding pixel after :func:`resize_frame` + :func:`scale_keypoints`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from pose_core.errors import DataError
+
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+# (x / 255 - mean) / std == x * _NORM_SCALE + _NORM_BIAS: one multiply-add per pixel.
+_NORM_SCALE = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], dtype=torch.float32)
+_NORM_BIAS = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)], dtype=torch.float32)
+
+
+def load_image_rgb(path: Path) -> np.ndarray:
+    """Read an image file as uint8 RGB; greyscale is replicated to 3 channels, alpha dropped.
+
+    The file is read with numpy and decoded by OpenCV, so paths with non-ASCII characters work
+    on every platform. 16-bit images are reduced to 8 bits.
+
+    Args:
+        path: Image file (PNG, JPEG, BMP, TIFF, ...).
+
+    Returns:
+        Array ``[H, W, 3]`` of dtype uint8 in RGB order.
+
+    Raises:
+        DataError: The file does not exist or is not a readable image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"Image {path} does not exist; check that data.data_dir points to the folder "
+            "holding the images listed in the labels CSV.",
+            path=str(path),
+        )
+    buffer = np.fromfile(path, dtype=np.uint8)
+    image_bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+    if image_bgr is None:
+        raise DataError(
+            f"Image {path} could not be decoded (empty, truncated or not an image); "
+            "replace it with a valid PNG or JPEG file.",
+            path=str(path),
+        )
+    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+
+
+def resize_frame(frame_rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize an ``[H, W, C]`` image to ``height x width``.
+
+    Area interpolation is used when shrinking (no aliasing), bilinear when enlarging. The
+    input is returned unchanged if it already has the requested size.
+
+    Args:
+        frame_rgb: Image ``[H, W, C]`` (any dtype OpenCV accepts, typically uint8).
+        height: Output height in pixels.
+        width: Output width in pixels.
+
+    Returns:
+        The resized image ``[height, width, C]``, same dtype.
+    """
+    in_height, in_width = frame_rgb.shape[:2]
+    if (in_height, in_width) == (height, width):
+        return frame_rgb
+    shrinking = height <= in_height and width <= in_width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(frame_rgb, (width, height), interpolation=interpolation)
+
+
+def normalize_chw(images_uint8: torch.Tensor) -> torch.Tensor:
+    """ImageNet-normalise channel-first uint8 images.
+
+    Args:
+        images_uint8: uint8 tensor ``[3, H, W]`` or ``[B, 3, H, W]`` (RGB).
+
+    Returns:
+        Contiguous float32 tensor of the same shape: ``(x / 255 - mean) / std`` per channel.
+    """
+    view_shape = (3, 1, 1)
+    scale = _NORM_SCALE.view(view_shape)
+    bias = _NORM_BIAS.view(view_shape)
+    as_float = images_uint8.to(torch.float32, memory_format=torch.contiguous_format)
+    return as_float.mul_(scale).add_(bias)
+
+
+def to_tensor_normalized(frames_rgb: np.ndarray) -> torch.Tensor:
+    """Turn uint8 RGB frames into an ImageNet-normalised float tensor, channels first.
+
+    Args:
+        frames_rgb: uint8 array ``[H, W, 3]`` or ``[B, H, W, 3]``.
+
+    Returns:
+        float32 tensor ``[3, H, W]`` or ``[B, 3, H, W]``.
+
+    Raises:
+        ValueError: The array is not uint8 with 3 channels last.
+    """
+    if frames_rgb.dtype != np.uint8 or frames_rgb.ndim not in (3, 4) or frames_rgb.shape[-1] != 3:
+        raise ValueError(f"expected uint8 frames [H, W, 3] or [B, H, W, 3], got {frames_rgb.dtype} {frames_rgb.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(frames_rgb))
+    tensor = tensor.permute(2, 0, 1) if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    return normalize_chw(tensor)
+
+
+def scale_keypoints(xy: np.ndarray, from_hw: tuple[int, int], to_hw: tuple[int, int]) -> np.ndarray:
+    """Map pixel coordinates from an image of size ``from_hw`` to one of size ``to_hw``.
+
+    Uses the pixel-centre convention of this module: ``x' = (x + 0.5) * W' / W - 0.5`` (and
+    the same for y). ``scale_keypoints(scale_keypoints(xy, a, b), b, a)`` returns ``xy``, so
+    predictions map back to original frame pixels with the sizes swapped. NaN stays NaN.
+
+    Args:
+        xy: Array ``[..., 2]`` of (x, y) pixel coordinates.
+        from_hw: (height, width) of the image the coordinates refer to.
+        to_hw: (height, width) of the target image.
+
+    Returns:
+        float array of the same shape (float64 unless ``xy`` is float32).
+    """
+    xy = np.asarray(xy)
+    dtype = xy.dtype if xy.dtype in (np.float32, np.float64) else np.float64
+    factor = np.array([to_hw[1] / from_hw[1], to_hw[0] / from_hw[0]], dtype=dtype)
+    return ((xy.astype(dtype, copy=False) + 0.5) * factor - 0.5).astype(dtype, copy=False)
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch ops inside the block on one intra-op thread, then restore the setting.
+
+    Per-image ops (augmentation, normalisation) on model-input-sized tensors are too small to
+    gain from torch's thread pool, and on a busy 2-core machine every parallel region waits
+    for its slowest thread: one augmented 128x128 image took 79 ms with 2 threads and 4 ms
+    with 1 thread while another process was training. Use it only where no other thread runs
+    torch work at the same time (a DataLoader with ``num_workers=0`` calls the dataset in the
+    training loop, between steps).
+    """
+    n_threads = torch.get_num_threads()
+    if n_threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)

@@ -1,0 +1,1 @@
+"""io subpackage of pose_core."""

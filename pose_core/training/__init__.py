@@ -1,0 +1,1 @@
+"""training subpackage of pose_core."""

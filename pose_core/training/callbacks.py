@@ -1,0 +1,136 @@
+"""Training callbacks: progress events to ``events.jsonl`` and a graceful stop through a file."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+
+from pose_core.events import EventWriter
+
+PROGRESS_INTERVAL_S = 0.5
+
+
+def _scalar_metrics(metrics: dict[str, Any], prefixes: tuple[str, ...] = ("val_", "lr")) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if key.startswith(prefixes):
+            try:
+                out[key] = float(value)
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+class EventCallback(pl.Callback):
+    """Appends ``started``, ``phase``, ``progress`` (at most 2 Hz) and ``epoch_end`` events.
+
+    Only the global-zero process writes, so distributed runs do not duplicate lines.
+
+    Args:
+        writer: Where events go.
+    """
+
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
+        self._last_emit_s = 0.0
+        self._epoch_start_s = 0.0
+        self._epoch_images = 0
+        self._rate_start_s: float | None = None
+        self._rate_images = 0
+        self._sums: dict[str, float] = defaultdict(float)
+        self._counts: dict[str, int] = defaultdict(int)
+        self.images_per_s: float | None = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Writes ``started``."""
+        if trainer.is_global_zero:
+            self.writer.emit(
+                "started", pid=os.getpid(), job="train", max_epochs=trainer.max_epochs,
+                start_epoch=trainer.current_epoch, device=str(pl_module.device),
+            )  # fmt: skip
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Writes the ``first_batch`` phase (the first batch can be slow)."""
+        if trainer.is_global_zero:
+            self.writer.emit("phase", phase="first_batch", message="Preparing the first batch")
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Resets per-epoch accumulators."""
+        self._epoch_start_s = time.perf_counter()
+        self._epoch_images = 0
+        self._sums.clear()
+        self._counts.clear()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        """Accumulates step metrics and writes a ``progress`` event at most every 0.5 s."""
+        now = time.perf_counter()
+        n = int(outputs.get("batch_size", 0)) if isinstance(outputs, dict) else 0
+        metrics = outputs.get("metrics", {}) if isinstance(outputs, dict) else {}
+        for key, value in metrics.items():
+            self._sums[key] += float(value) * max(n, 1)
+            self._counts[key] += max(n, 1)
+        self._epoch_images += n
+        if self._rate_start_s is None:  # the first batch includes start-up costs
+            self._rate_start_s = now
+        else:
+            self._rate_images += n
+            self.images_per_s = self._rate_images / max(now - self._rate_start_s, 1e-9)
+        steps = int(trainer.num_training_batches) if trainer.num_training_batches != float("inf") else 0
+        last = batch_idx + 1 >= steps
+        if trainer.is_global_zero and (now - self._last_emit_s >= PROGRESS_INTERVAL_S or last):
+            self._last_emit_s = now
+            self.writer.emit(
+                "progress", epoch=trainer.current_epoch, step=batch_idx + 1, steps_per_epoch=steps,
+                global_step=trainer.global_step, images_per_s=self.images_per_s,
+                eta_s=self._eta_s(trainer, batch_idx, steps), metrics=metrics,
+            )  # fmt: skip
+
+    def _eta_s(self, trainer: pl.Trainer, batch_idx: int, steps: int) -> float | None:
+        if not self.images_per_s or not steps or trainer.max_epochs is None:
+            return None
+        batch = max(self._epoch_images / max(batch_idx + 1, 1), 1.0)
+        remaining_steps = (trainer.max_epochs - trainer.current_epoch) * steps - (batch_idx + 1)
+        return remaining_steps * batch / self.images_per_s
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Writes ``epoch_end`` with the epoch's mean training metrics and the validation metrics."""
+        if not trainer.is_global_zero:
+            return
+        metrics = {k: self._sums[k] / self._counts[k] for k in self._sums if self._counts[k]}
+        metrics.update(_scalar_metrics(dict(trainer.callback_metrics)))
+        for i, group in enumerate(trainer.optimizers[0].param_groups if trainer.optimizers else []):
+            metrics[f"lr_{i}" if i else "learning_rate"] = float(group["lr"])
+        self.writer.emit(
+            "epoch_end", epoch=trainer.current_epoch, global_step=trainer.global_step,
+            epoch_time_s=time.perf_counter() - self._epoch_start_s, images_per_s=self.images_per_s,
+            metrics=metrics,
+        )  # fmt: skip
+
+
+class StopFileCallback(pl.Callback):
+    """Stops training after the current step when a stop file appears (a graceful Stop).
+
+    Args:
+        stop_path: The file whose existence requests the stop (``run_dir/STOP``).
+    """
+
+    def __init__(self, stop_path: Path) -> None:
+        self.stop_path = stop_path
+        self.stop_requested = False
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        """Checks the stop file after every step."""
+        if self.stop_path.exists():
+            self.stop_requested = True
+            trainer.should_stop = True
+            trainer.fit_loop.min_epochs = 0  # min_epochs would otherwise override the stop
+            trainer.fit_loop.epoch_loop.min_steps = 0

@@ -1,0 +1,351 @@
+"""train(cfg, run_dir) -> RunResult: one training run, from labels to evaluated predictions.
+
+Explicit paths only (no chdir, no global logging changes). A run directory ends up holding
+everything needed to use it later: ``config.yaml``, ``events.jsonl``, ``tb_logs/`` with the
+checkpoints, ``predictions.csv``, ``predictions_pixel_error.csv`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from pose_core.config.io import LoadedConfig, atomic_write_text
+from pose_core.errors import ConfigError, PoseDeskError, RunError
+from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, EventWriter
+
+SUMMARY_FILENAME = "summary.json"
+
+
+@dataclass
+class RunResult:
+    """What a training run produced.
+
+    Attributes:
+        run_dir: The run directory.
+        status: ``finished`` or ``stopped``.
+        best_checkpoint: The checkpoint with the lowest validation loss (or the last one).
+        last_checkpoint: The checkpoint of the last completed epoch.
+        summary: Per-split pixel error summary (see :func:`pose_core.metrics.summarize_errors`).
+        epochs_completed: Epochs trained in total.
+    """
+
+    run_dir: Path
+    status: str
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    epochs_completed: int = 0
+
+
+def find_last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest ``last*.ckpt`` under ``run_dir/tb_logs`` (None when there is none)."""
+    ckpts = sorted(run_dir.glob("tb_logs/*/version_*/checkpoints/last*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return ckpts[-1] if ckpts else None
+
+
+def find_best_checkpoint(run_dir: Path) -> Path | None:
+    """The newest non-``last`` checkpoint under ``run_dir/tb_logs`` (falls back to the last one)."""
+    ckpts = [p for p in run_dir.glob("tb_logs/*/version_*/checkpoints/*.ckpt") if not p.name.startswith("last")]
+    ckpts.sort(key=lambda p: p.stat().st_mtime)
+    return ckpts[-1] if ckpts else find_last_checkpoint(run_dir)
+
+
+def resolve_resume(resume_from: str) -> tuple[Path | None, Path]:
+    """Turns ``training.resume_from`` into ``(run_dir or None, checkpoint)``.
+
+    Raises:
+        ConfigError: Nothing to resume from at that path.
+    """
+    path = Path(resume_from)
+    if path.is_dir():
+        ckpt = find_last_checkpoint(path)
+        if ckpt is None:
+            raise ConfigError(
+                f"training.resume_from={path} holds no checkpoint (tb_logs/*/version_*/checkpoints/last.ckpt); it did not finish an epoch — start a new run instead.",
+                key="training.resume_from",
+            )
+        return path, ckpt
+    if path.is_file() and path.suffix == ".ckpt":
+        return None, path
+    raise ConfigError(
+        f"training.resume_from={path} is neither a run folder nor a .ckpt file; give one of them.",
+        key="training.resume_from",
+    )
+
+
+def _logger_version(ckpt: Path | None) -> int | None:
+    if ckpt is not None and ckpt.parent.name == "checkpoints" and ckpt.parent.parent.name.startswith("version_"):
+        try:
+            return int(ckpt.parent.parent.name.split("_", 1)[1])
+        except ValueError:
+            return None
+    return None
+
+
+def _read_and_check_labels(cfg: DictConfig) -> Any:
+    """Reads the labels CSV, fills keypoint names/count from it and checks images exist."""
+    from pose_core.data.labels import check_images, check_keypoint_names, read_labels
+
+    csv_path = Path(str(cfg.data.csv_file))
+    labels = read_labels(csv_path)
+    names = list(cfg.data.keypoint_names) if cfg.data.keypoint_names is not None else None
+    if cfg.data.num_keypoints is not None and cfg.data.num_keypoints != labels.n_keypoints:
+        raise ConfigError(
+            f"data.num_keypoints={cfg.data.num_keypoints} but {csv_path} has {labels.n_keypoints} keypoints ({', '.join(labels.keypoint_names)}); set data.num_keypoints={labels.n_keypoints}.",
+            key="data.num_keypoints",
+        )
+    check_keypoint_names(labels, names, csv_path)
+    check_images(labels, Path(str(cfg.data.data_dir)))
+    cfg.data.num_keypoints = labels.n_keypoints
+    cfg.data.keypoint_names = list(labels.keypoint_names)
+    return labels
+
+
+def build_datamodule(cfg: DictConfig, labels: Any) -> Any:
+    """The LightningDataModule of the labelled frames for this config."""
+    from pose_core.data.dataset import PoseDataModule
+
+    t = cfg.training
+    train_frames = float(t.train_frames)
+    return PoseDataModule(
+        Path(str(cfg.data.data_dir)), labels,
+        (int(cfg.data.image_resize_dims.height), int(cfg.data.image_resize_dims.width)),
+        train_prob=float(t.train_prob), val_prob=float(t.val_prob), seed=int(t.rng_seed_data_pt),
+        train_frames=int(train_frames) if train_frames > 1 else train_frames,
+        train_batch_size=int(t.train_batch_size), val_batch_size=int(t.val_batch_size),
+        test_batch_size=int(t.test_batch_size), imgaug=str(t.imgaug), imgaug_hflip=bool(t.imgaug_hflip),
+        num_workers=int(t.num_workers),
+    )  # fmt: skip
+
+
+def build_module(cfg: DictConfig) -> Any:
+    """The LightningModule for this config (weights from ``model.checkpoint`` when given)."""
+    from pose_core.training.module import PoseLightningModule, load_module
+
+    t, m = cfg.training, cfg.model
+    ms = t.lr_scheduler_params.multisteplr
+    module = PoseLightningModule(
+        keypoint_names=list(cfg.data.keypoint_names), backbone=str(m.backbone),
+        input_hw=(int(cfg.data.image_resize_dims.height), int(cfg.data.image_resize_dims.width)),
+        model_type=str(m.model_type), downsample_factor=int(cfg.data.downsample_factor),
+        heatmap_loss_type=str(m.heatmap_loss_type), pretrained=bool(m.backbone_pretrained),
+        weights_path=str(m.pretrained_weights_path) if m.pretrained_weights_path else None,
+        optimizer=str(t.optimizer), learning_rate=float(t.optimizer_params.learning_rate),
+        lr_scheduler=str(t.lr_scheduler), milestones=list(ms.milestones) if ms.milestones else None,
+        gamma=float(ms.gamma), max_epochs=int(t.max_epochs),
+        uniform_heatmaps_for_nan_keypoints=bool(t.uniform_heatmaps_for_nan_keypoints),
+    )  # fmt: skip
+    if m.checkpoint:
+        source = load_module(Path(str(m.checkpoint)))
+        if source.keypoint_names != module.keypoint_names:
+            raise ConfigError(
+                f"model.checkpoint={m.checkpoint} was trained on other keypoints ({len(source.keypoint_names)}: {', '.join(source.keypoint_names[:5])}...); use a checkpoint of this keypoint set.",
+                key="model.checkpoint",
+            )
+        module.model.load_state_dict(source.model.state_dict())
+    return module
+
+
+def build_trainer(
+    cfg: DictConfig, run_dir: Path, writer: EventWriter, version: int | None, progress_bar: bool
+) -> tuple[Any, Any, Any]:
+    """The Lightning Trainer with checkpointing, logging, events and the stop file."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import BackboneFinetuning, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    from pose_core.training.callbacks import EventCallback, StopFileCallback
+
+    t = cfg.training
+    logger = TensorBoardLogger(
+        save_dir=str(run_dir / "tb_logs"), name=str(cfg.model.model_name), version=version, default_hp_metric=False
+    )
+    best = ModelCheckpoint(
+        monitor="val_supervised_loss",
+        mode="min",
+        save_top_k=1,
+        save_last=True,
+        filename="best-epoch={epoch}-step={step}",
+        auto_insert_metric_name=False,
+    )
+    stop = StopFileCallback(run_dir / STOP_FILENAME)
+    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), EventCallback(writer), stop]
+    if t.ckpt_every_n_epochs:
+        callbacks.append(
+            ModelCheckpoint(
+                every_n_epochs=int(t.ckpt_every_n_epochs),
+                save_top_k=-1,
+                filename="epoch={epoch}",
+                auto_insert_metric_name=False,
+            )
+        )
+    if t.early_stopping:
+        callbacks.append(EarlyStopping(monitor="val_supervised_loss", mode="min", patience=int(t.early_stop_patience)))
+    if int(t.unfreezing_epoch) > 0:
+        callbacks.append(
+            BackboneFinetuning(
+                unfreeze_backbone_at_epoch=int(t.unfreezing_epoch),
+                lambda_func=lambda _: 1.5,
+                backbone_initial_ratio_lr=0.1,
+                should_align=True,
+                train_bn=True,
+            )
+        )
+    accelerator = str(t.accelerator)
+    devices: Any = "auto"
+    if accelerator in ("auto", "gpu"):
+        import torch
+
+        if torch.cuda.is_available():
+            devices = max(1, int(t.num_gpus))
+        elif accelerator == "gpu":
+            raise ConfigError(
+                "training.accelerator=gpu but no CUDA GPU is visible; use training.accelerator=auto or cpu.",
+                key="training.accelerator",
+            )
+        else:
+            accelerator, devices = "cpu", 1
+    else:
+        devices = 1
+    trainer = pl.Trainer(
+        accelerator=accelerator, devices=devices, max_epochs=int(t.max_epochs),
+        min_epochs=min(int(t.min_epochs), int(t.max_epochs)), logger=logger, callbacks=callbacks,
+        log_every_n_steps=int(t.log_every_n_steps), check_val_every_n_epoch=int(t.check_val_every_n_epoch),
+        enable_progress_bar=progress_bar, enable_model_summary=False, num_sanity_val_steps=0,
+        default_root_dir=str(run_dir), deterministic=False,
+    )  # fmt: skip
+    return trainer, best, stop
+
+
+def evaluate_labeled_frames(module: Any, datamodule: Any, labels: Any, run_dir: Path) -> dict[str, Any]:
+    """Predicts every labelled frame and writes ``predictions.csv``, ``predictions_pixel_error.csv``.
+
+    Returns:
+        The per-split pixel-error summary (also written to ``summary.json`` by the caller).
+    """
+    import torch
+
+    from pose_core.io.predictions import write_error_csv, write_predictions_csv
+    from pose_core.metrics import pixel_error, summarize_errors
+
+    n, k = labels.n_frames, labels.n_keypoints
+    preds = np.full((n, k, 3), np.nan)
+    module.eval()
+    h, w = module.codec.input_hw
+    device = module.device
+    with torch.inference_mode():
+        for batch in datamodule.labeled_dataloader():
+            xy, lik = module.model.predict(batch["image"].to(device).contiguous(memory_format=torch.channels_last))
+            orig = batch["orig_hw"].to(torch.float64).numpy()
+            xy_np = xy.double().cpu().numpy()
+            sx, sy = orig[:, 1] / w, orig[:, 0] / h
+            x0 = (xy_np[..., 0] + 0.5) * sx[:, None] - 0.5
+            y0 = (xy_np[..., 1] + 0.5) * sy[:, None] - 0.5
+            idx = batch["index"].numpy()
+            preds[idx] = np.stack([x0, y0, lik.double().cpu().numpy()], axis=-1)
+    split_list = [str(s) for s in datamodule.row_split_names()]
+    write_predictions_csv(run_dir / "predictions.csv", labels.keypoint_names, preds, labels.image_paths, split_list)
+    error_px = pixel_error(preds[..., :2], labels.keypoints_px)
+    write_error_csv(
+        run_dir / "predictions_pixel_error.csv", labels.keypoint_names, error_px, labels.image_paths, split_list
+    )
+    return summarize_errors(error_px, split_list)
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """Human-readable per-split pixel errors, one line per split."""
+    lines = []
+    for name in ("train", "validation", "test"):
+        s = summary.get(name) or {}
+        if s.get("n_frames"):
+            lines.append(
+                f"  {name:<10} {s['n_frames']:>4} frames  mean {s['mean_px']:.2f} px  median {s['median_px']:.2f} px"
+            )
+    return "\n".join(lines)
+
+
+def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> RunResult:
+    """Trains a model and evaluates it on the labelled frames.
+
+    Args:
+        loaded: A validated config (``training.resume_from`` continues a run).
+        run_dir: Where everything is written (created if needed).
+        progress_bar: Show Lightning's terminal progress bar.
+
+    Returns:
+        The run's result.
+
+    Raises:
+        PoseDeskError: Bad labels, images or config (a ``failed`` event is written first).
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / STOP_FILENAME).unlink(missing_ok=True)
+    writer = EventWriter(run_dir / EVENTS_FILENAME)
+    try:
+        return _train(loaded, run_dir, writer, progress_bar)
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
+        kind = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+        writer.emit(
+            kind, error=message.splitlines()[0] if message else type(exc).__name__, traceback=traceback.format_exc()
+        )
+        raise
+    finally:
+        writer.close()
+
+
+def _train(loaded: LoadedConfig, run_dir: Path, writer: EventWriter, progress_bar: bool) -> RunResult:
+    import pytorch_lightning as pl
+
+    from pose_core.training.module import load_module
+
+    cfg = loaded.cfg
+    resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
+    writer.emit("phase", phase="loading_data", message=f"Reading {cfg.data.csv_file}")
+    labels = _read_and_check_labels(cfg)
+    loaded.save(run_dir / "config.yaml")
+    pl.seed_everything(int(cfg.training.rng_seed_model_pt), workers=True, verbose=False)
+    datamodule = build_datamodule(cfg, labels)
+    writer.emit("phase", phase="building_model", message=f"Building {cfg.model.backbone} ({cfg.model.model_type})")
+    module = build_module(cfg)
+    trainer, best_cb, stop_cb = build_trainer(cfg, run_dir, writer, _logger_version(resume_ckpt), progress_bar)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*The number of training batches.*")
+        trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
+    status = "stopped" if stop_cb.stop_requested else "finished"
+    last = find_last_checkpoint(run_dir)
+    if stop_cb.stop_requested and trainer.checkpoint_callback is not None:
+        last = Path(best_cb.dirpath or run_dir) / "last.ckpt"
+        trainer.save_checkpoint(str(last))
+    best = Path(best_cb.best_model_path) if best_cb.best_model_path else last
+    if best is None:
+        raise RunError(f"Training in {run_dir} ended without writing a checkpoint; train for at least one epoch.")
+    writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
+    best_module = load_module(best, map_location=module.device)
+    summary = evaluate_labeled_frames(best_module, datamodule, labels, run_dir)
+    result = RunResult(run_dir, status, best, last, summary, int(trainer.current_epoch))
+    atomic_write_text(run_dir / SUMMARY_FILENAME, json.dumps(_summary_payload(result, cfg), indent=2, allow_nan=False))
+    writer.emit(status, epoch=trainer.current_epoch, global_step=trainer.global_step, summary=summary)
+    return result
+
+
+def _summary_payload(result: RunResult, cfg: DictConfig) -> dict[str, Any]:
+    from pose_core.metrics import summary_to_jsonable
+
+    return {
+        "status": result.status,
+        "epochs_completed": result.epochs_completed,
+        "best_checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None,
+        "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
+        "pixel_error": summary_to_jsonable(result.summary),
+        "model": OmegaConf.to_container(cfg.model),
+    }

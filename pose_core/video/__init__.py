@@ -1,0 +1,1 @@
+"""video subpackage of pose_core."""
