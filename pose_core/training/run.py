@@ -275,6 +275,9 @@ def format_summary(summary: dict[str, Any]) -> str:
 def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> RunResult:
     """Trains a model and evaluates it on the labelled frames.
 
+    Labels, images and the split are checked before anything is written, so bad input leaves no
+    run directory behind.
+
     Args:
         loaded: A validated config (``training.resume_from`` continues a run).
         run_dir: Where everything is written (created if needed).
@@ -284,36 +287,45 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
         The run's result.
 
     Raises:
-        PoseDeskError: Bad labels, images or config (a ``failed`` event is written first).
+        PoseDeskError: Bad labels, images or config (after training started, a ``failed`` event
+            is written first).
     """
+    cfg = loaded.cfg
+    resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
+    labels = _read_and_check_labels(cfg)
+    datamodule = build_datamodule(cfg, labels)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / STOP_FILENAME).unlink(missing_ok=True)
     writer = EventWriter(run_dir / EVENTS_FILENAME)
     try:
-        return _train(loaded, run_dir, writer, progress_bar)
+        return _train(loaded, run_dir, writer, labels, datamodule, resume_ckpt, progress_bar)
     except BaseException as exc:
         message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
         kind = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
-        writer.emit(
-            kind, error=message.splitlines()[0] if message else type(exc).__name__, traceback=traceback.format_exc()
-        )
+        first_line = message.splitlines()[0] if message else type(exc).__name__
+        writer.emit(kind, error=first_line, traceback=traceback.format_exc())
         raise
     finally:
         writer.close()
 
 
-def _train(loaded: LoadedConfig, run_dir: Path, writer: EventWriter, progress_bar: bool) -> RunResult:
+def _train(
+    loaded: LoadedConfig,
+    run_dir: Path,
+    writer: EventWriter,
+    labels: Any,
+    datamodule: Any,
+    resume_ckpt: Path | None,
+    progress_bar: bool,
+) -> RunResult:
     import pytorch_lightning as pl
 
     from pose_core.training.module import load_module
 
     cfg = loaded.cfg
-    resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
-    writer.emit("phase", phase="loading_data", message=f"Reading {cfg.data.csv_file}")
-    labels = _read_and_check_labels(cfg)
+    writer.emit("phase", phase="loading_data", message=f"{labels.n_frames} labelled frames from {cfg.data.csv_file}")
     loaded.save(run_dir / "config.yaml")
     pl.seed_everything(int(cfg.training.rng_seed_model_pt), workers=True, verbose=False)
-    datamodule = build_datamodule(cfg, labels)
     writer.emit("phase", phase="building_model", message=f"Building {cfg.model.backbone} ({cfg.model.model_type})")
     module = build_module(cfg)
     trainer, best_cb, stop_cb = build_trainer(cfg, run_dir, writer, _logger_version(resume_ckpt), progress_bar)
@@ -323,7 +335,7 @@ def _train(loaded: LoadedConfig, run_dir: Path, writer: EventWriter, progress_ba
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     status = "stopped" if stop_cb.stop_requested else "finished"
     last = find_last_checkpoint(run_dir)
-    if stop_cb.stop_requested and trainer.checkpoint_callback is not None:
+    if stop_cb.stop_requested:
         last = Path(best_cb.dirpath or run_dir) / "last.ckpt"
         trainer.save_checkpoint(str(last))
     best = Path(best_cb.best_model_path) if best_cb.best_model_path else last
