@@ -46,17 +46,14 @@ class EventCallback(pl.Callback):
         self._counts: dict[str, int] = defaultdict(int)
         self.images_per_s: float | None = None
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Writes ``started``."""
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Writes ``started`` (after a resumed checkpoint is restored) and the ``first_batch`` phase."""
         if trainer.is_global_zero:
+            steps = int(trainer.num_training_batches) if trainer.num_training_batches != float("inf") else 0
             self.writer.emit(
                 "started", pid=os.getpid(), job="train", max_epochs=trainer.max_epochs,
-                start_epoch=trainer.current_epoch, device=str(pl_module.device),
+                start_epoch=trainer.current_epoch, steps_per_epoch=steps, device=str(pl_module.device),
             )  # fmt: skip
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Writes the ``first_batch`` phase (the first batch can be slow)."""
-        if trainer.is_global_zero:
             self.writer.emit("phase", phase="first_batch", message="Preparing the first batch")
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

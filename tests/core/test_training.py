@@ -1,0 +1,135 @@
+"""pose-train end to end on a tiny generated project: run directory, stop, resume, kill -9, learning."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pose_core.cli import train_main
+from pose_core.events import read_events
+from pose_core.example import generate_example_project
+
+
+@pytest.fixture(scope="module")
+def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny") / "project"
+    generate_example_project(folder, seed=3, n_labeled=40, n_video_frames=20, n_videos=1)
+    return folder
+
+
+def train_args(project: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--config-path", str(project), "--config-name", "config.yaml",
+        "data.image_resize_dims.height=64", "data.image_resize_dims.width=128",
+        "training.max_epochs=2", "training.train_batch_size=8", "training.imgaug=none", "training.train_prob=0.7",
+        "eval.predict_vids_after_training=false", f"hydra.run.dir={run_dir}", *extra,
+    ]  # fmt: skip
+
+
+def test_run_directory_layout(tiny_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = tmp_path / "run"
+    assert train_main(train_args(tiny_project, run_dir)) == 0
+    out = capsys.readouterr().out
+    assert f"Results in {run_dir}" in out and "test" in out
+    for name in ("config.yaml", "events.jsonl", "predictions.csv", "predictions_pixel_error.csv", "summary.json"):
+        assert (run_dir / name).is_file(), name
+    assert list(run_dir.glob("tb_logs/example/version_0/checkpoints/last.ckpt"))
+    assert list(run_dir.glob("tb_logs/example/version_0/events.out.tfevents.*"))
+    preds = pd.read_csv(run_dir / "predictions.csv", header=[0, 1, 2], index_col=0)
+    assert len(preds) == 40
+    assert preds.columns[-1][0] == "set"
+    assert set(preds.iloc[:, -1]) == {"train", "validation", "test"}
+    assert preds.columns[0][2] == "x" and preds.columns[2][2] == "likelihood"
+    errors = pd.read_csv(run_dir / "predictions_pixel_error.csv", index_col=0)
+    assert list(errors.columns)[-1] == "set" and len(errors.columns) == 18 + 1
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs_completed"] == 2
+    assert summary["pixel_error"]["test"]["n_frames"] > 0
+    kinds = [e.kind for e in read_events(run_dir / "events.jsonl")]
+    assert kinds[0] == "phase" and "started" in kinds and kinds[-1] == "finished"
+    assert kinds.count("epoch_end") == 2
+    epoch = next(e for e in read_events(run_dir / "events.jsonl") if e.kind == "epoch_end")
+    assert {"train_supervised_loss", "val_supervised_loss", "val_supervised_rmse"} <= set(epoch.data["metrics"])
+
+
+def _start(project: Path, run_dir: Path, *extra: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "pose_core.cli", "train", *train_args(project, run_dir, *extra)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(run_dir: Path, predicate, proc: subprocess.Popen[str], timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        path = run_dir / "events.jsonl"
+        if path.exists() and predicate(read_events(path)):
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early: {proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("timed out waiting for training events")
+
+
+def _epochs_done(events) -> int:
+    return sum(1 for e in events if e.kind == "epoch_end")
+
+
+def test_stop_file_then_resume_continues_the_curves(tiny_project: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = _start(tiny_project, run_dir, "training.max_epochs=200")
+    _wait_for(run_dir, lambda ev: _epochs_done(ev) >= 1, proc)
+    (run_dir / "STOP").touch()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    events = read_events(run_dir / "events.jsonl")
+    assert events[-1].kind == "stopped"
+    done = _epochs_done(events)
+    assert 1 <= done < 200
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
+    assert (
+        train_main(
+            train_args(tiny_project, run_dir, f"training.resume_from={run_dir}", f"training.max_epochs={done + 2}")
+        )
+        == 0
+    )
+    events = read_events(run_dir / "events.jsonl")
+    starts = [e for e in events if e.kind == "started"]
+    assert len(starts) == 2 and starts[1].data["start_epoch"] >= done
+    assert events[-1].kind == "finished"
+    assert list(run_dir.glob("tb_logs/example/version_*")) == [run_dir / "tb_logs" / "example" / "version_0"]
+
+
+def test_kill_9_loses_at_most_the_epoch_in_progress(tiny_project: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = _start(tiny_project, run_dir, "training.max_epochs=200")
+    _wait_for(run_dir, lambda ev: _epochs_done(ev) >= 2, proc)
+    time.sleep(0.3)  # somewhere in the next epoch
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    done = _epochs_done(read_events(run_dir / "events.jsonl"))
+    assert (
+        train_main(
+            train_args(tiny_project, run_dir, f"training.resume_from={run_dir}", f"training.max_epochs={done + 1}")
+        )
+        == 0
+    )
+    starts = [e for e in read_events(run_dir / "events.jsonl") if e.kind == "started"]
+    assert starts[-1].data["start_epoch"] >= done - 1  # at most the epoch in progress is lost
+
+
+def test_resume_from_nothing_is_a_clear_error(
+    tiny_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty-run"
+    empty.mkdir()
+    assert train_main(train_args(tiny_project, tmp_path / "run", f"training.resume_from={empty}")) == 2
+    err = capsys.readouterr().err
+    assert "training.resume_from" in err and "no checkpoint" in err
