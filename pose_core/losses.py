@@ -119,3 +119,94 @@ def rmse_px(pred_xy: Tensor, true_xy: Tensor, scale_xy: Tensor | None = None) ->
     if not bool(mask.any()):
         return torch.tensor(float("nan"))
     return sq[mask].mean().sqrt()
+
+
+# ---- Unsupervised losses on unlabelled clips (keypoints in frame pixels) -----------------------
+
+UnsupervisedLoss = Callable[..., Tensor]
+_UNSUPERVISED_LOSSES: dict[str, UnsupervisedLoss] = {}
+
+
+def register_unsupervised_loss(name: str) -> Callable[[UnsupervisedLoss], UnsupervisedLoss]:
+    """Decorator adding an unsupervised loss to the registry.
+
+    Raises:
+        ValueError: The name is already registered.
+    """
+
+    def add(fn: UnsupervisedLoss) -> UnsupervisedLoss:
+        if name in _UNSUPERVISED_LOSSES:
+            raise ValueError(f"unsupervised loss {name!r} is already registered")
+        _UNSUPERVISED_LOSSES[name] = fn
+        return fn
+
+    return add
+
+
+def get_unsupervised_loss(name: str) -> UnsupervisedLoss:
+    """The registered unsupervised loss of that name.
+
+    Raises:
+        ConfigError: Unknown name (lists the known ones).
+    """
+    try:
+        return _UNSUPERVISED_LOSSES[name]
+    except KeyError:
+        raise ConfigError(f"model.losses_to_use has unknown loss {name!r}; choose from {', '.join(_UNSUPERVISED_LOSSES)}.", key="model.losses_to_use") from None  # fmt: skip
+
+
+def known_unsupervised_losses() -> list[str]:
+    """Registered unsupervised loss names."""
+    return list(_UNSUPERVISED_LOSSES)
+
+
+@register_unsupervised_loss("temporal")
+def temporal_loss(xy_px: Tensor, likelihood: Tensor, *, epsilon_px: Tensor, prob_threshold: float) -> Tensor:
+    """Frame-to-frame jumps beyond ``epsilon_px`` (per keypoint), ignoring low-confidence frames.
+
+    Args:
+        xy_px: ``[T, K, 2]`` keypoints of consecutive frames, in frame pixels.
+        likelihood: ``[T, K]`` confidences.
+        epsilon_px: ``[K]`` (or scalar) movement that costs nothing.
+        prob_threshold: Pairs with a confidence below this are ignored.
+    """
+    jump = (xy_px[1:] - xy_px[:-1]).norm(dim=-1)
+    valid = (likelihood[1:] >= prob_threshold) & (likelihood[:-1] >= prob_threshold)
+    return _masked_mean((jump - epsilon_px).clamp_min(0.0), valid)
+
+
+def pca_observations(xy_px: Tensor, kind: str, groups: list[list[int]]) -> Tensor:
+    """Torch twin of :meth:`pose_core.pca.PosePCA.observations`."""
+    if kind == "singleview":
+        return xy_px[:, groups[0], :].reshape(xy_px.shape[0], -1)
+    views = torch.stack([xy_px[:, g, :] for g in groups], dim=2)
+    return views.reshape(-1, views.shape[2] * 2)
+
+
+@register_unsupervised_loss("pca_singleview")
+@register_unsupervised_loss("pca_multiview")
+def pca_loss(
+    xy_px: Tensor,
+    likelihood: Tensor,
+    *,
+    kind: str,
+    groups: list[list[int]],
+    mean: Tensor,
+    components: Tensor,
+    epsilon_px: float,
+) -> Tensor:
+    """Distance of each keypoint to its projection onto the kept PCA components, beyond epsilon.
+
+    Args:
+        xy_px: ``[T, K, 2]`` keypoints in frame pixels.
+        likelihood: Unused (same signature as the other unsupervised losses).
+        kind: ``singleview`` or ``multiview``.
+        groups: Keypoint groups (see :class:`pose_core.pca.PosePCA`).
+        mean: ``[D]`` observation mean.
+        components: ``[C, D]`` kept axes.
+        epsilon_px: Error that costs nothing.
+    """
+    obs = pca_observations(xy_px, kind, groups)
+    recon = (obs - mean) @ components.T @ components + mean
+    error = (obs - recon).reshape(obs.shape[0], -1, 2).norm(dim=-1)
+    return (error - epsilon_px).clamp_min(0.0).mean()

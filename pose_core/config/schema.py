@@ -370,6 +370,15 @@ class TrainingConfig:
         help="Unlabelled keypoints are trained towards a flat heatmap (better confidence values) instead of being ignored.",
         advanced=True,
     )
+    unlabeled_sequence_length: int = _f(
+        8,
+        title="Unlabelled clip length",
+        help="Consecutive video frames per training step for the unsupervised losses (Lightning Pose: dali.base.train.sequence_length). More = stronger and slower.",
+        min=2,
+        max=256,
+        loss="any",
+        advanced=True,
+    )
     num_workers: int = _f(
         0,
         title="Data loader workers",
@@ -571,7 +580,12 @@ class AnnealWeight:
         0.0, title="Initial weight", help="Weight of the unsupervised losses at the start.", min=0.0, max=1.0, step=0.05
     )
     increase_factor: float = _f(
-        0.01, title="Increase per epoch", help="Added to the weight after each epoch.", min=0.0, max=1.0, step=0.01
+        0.1,
+        title="Increase per epoch",
+        help="Added to the weight at each epoch (0.1 = fully on after 10 epochs; Lightning Pose's 0.01 suits 300-epoch GPU runs).",
+        min=0.0,
+        max=1.0,
+        step=0.01,
     )
     final_val: float = _f(1.0, title="Final weight", help="The weight stops growing here.", min=0.0, max=10.0, step=0.1)
     freeze_until_epoch: int = _f(

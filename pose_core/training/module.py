@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from pose_core.data.codec import HeatmapCodec
 from pose_core.errors import RunError
-from pose_core.losses import get_heatmap_loss, regression_loss, rmse_px
+from pose_core.losses import get_heatmap_loss, get_unsupervised_loss, regression_loss, rmse_px
 from pose_core.models.pose_model import PoseModel
 
 
@@ -48,6 +48,9 @@ class PoseLightningModule(pl.LightningModule):
         gamma: Learning-rate factor at each milestone.
         max_epochs: Planned epochs (for automatic milestones).
         uniform_heatmaps_for_nan_keypoints: Train unlabelled keypoints towards flat heatmaps.
+        unsupervised: Unsupervised losses on unlabelled clips, built by
+            :func:`pose_core.training.run.unsupervised_spec`: ``{"losses": {name: params with
+            "weight"}, "anneal": callbacks.anneal_weight}``; None = supervised only.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class PoseLightningModule(pl.LightningModule):
         gamma: float = 0.5,
         max_epochs: int = 20,
         uniform_heatmaps_for_nan_keypoints: bool = True,
+        unsupervised: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -86,9 +90,8 @@ class PoseLightningModule(pl.LightningModule):
         out: Tensor = self.model(images.contiguous(memory_format=torch.channels_last))
         return out
 
-    def supervised_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        """Loss, predicted input-pixel keypoints and RMSE in frame pixels for a labelled batch."""
-        output = self(batch["image"])
+    def _loss_on_output(self, output: Tensor, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """Supervised loss, predicted input-pixel keypoints and RMSE in frame pixels."""
         keypoints = batch["keypoints"]
         if self.heatmap_loss is not None:
             targets, mask = self.codec.encode(keypoints, bool(self.hparams["uniform_heatmaps_for_nan_keypoints"]))
@@ -101,25 +104,74 @@ class PoseLightningModule(pl.LightningModule):
             rmse = rmse_px(xy, keypoints, self._frame_scale(batch))
         return loss, xy, rmse
 
+    def supervised_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """Loss, predicted input-pixel keypoints and RMSE in frame pixels for a labelled batch."""
+        return self._loss_on_output(self(batch["image"]), batch)
+
     def _frame_scale(self, batch: dict[str, Tensor]) -> Tensor:
         """Per-item factors ``[B, 2]`` from input pixels to original frame pixels."""
         h, w = self.codec.input_hw
         orig = batch["orig_hw"].to(torch.float32)
         return torch.stack([orig[:, 1] / w, orig[:, 0] / h], dim=-1)
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Any]:
-        """One optimisation step on a labelled batch."""
-        loss, _, rmse = self.supervised_loss(batch)
-        n = batch["image"].shape[0]
-        self.log("train_supervised_loss", loss, batch_size=n)
-        self.log("train_supervised_rmse", rmse, batch_size=n)
-        self.log("total_loss", loss, batch_size=n)
-        metrics = {
-            "train_supervised_loss": float(loss.detach()),
-            "train_supervised_rmse": float(rmse),
-            "total_loss": float(loss.detach()),
-        }
-        return {"loss": loss, "metrics": metrics, "batch_size": n}
+    def to_frame_px(self, xy_input: Tensor, orig_hw: Tensor) -> Tensor:
+        """Input-pixel keypoints ``[..., 2]`` to frame pixels of a frame of size ``orig_hw`` (h, w)."""
+        h, w = self.codec.input_hw
+        scale = torch.stack([orig_hw[1].to(xy_input.dtype) / w, orig_hw[0].to(xy_input.dtype) / h])
+        return (xy_input + 0.5) * scale - 0.5
+
+    def unsupervised_importance(self) -> float:
+        """Weight ramp of the unsupervised losses (``callbacks.anneal_weight``) at this epoch."""
+        spec = self.hparams.get("unsupervised") or {}
+        a = spec.get("anneal", {})
+        start = int(a.get("freeze_until_epoch", 0))
+        init = float(a.get("init_val", 0.0))
+        if self.current_epoch < start:
+            return init
+        return min(
+            float(a.get("final_val", 1.0)),
+            init + float(a.get("increase_factor", 0.0)) * (self.current_epoch - start + 1),
+        )
+
+    def unsupervised_losses(self, output: Tensor, clip: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Raw unsupervised losses of one clip's network output (keypoints in frame pixels)."""
+        xy_input, likelihood = self.model.decode(output)
+        xy_px = self.to_frame_px(xy_input, clip["orig_hw"])
+        out = {}
+        for name, params in (self.hparams.get("unsupervised") or {}).get("losses", {}).items():
+            kwargs = {k: v for k, v in params.items() if k != "weight"}
+            for key in ("epsilon_px", "mean", "components"):
+                if isinstance(kwargs.get(key), list):
+                    kwargs[key] = torch.as_tensor(kwargs[key], dtype=xy_px.dtype, device=xy_px.device)
+            out[name] = get_unsupervised_loss(name)(xy_px, likelihood, **kwargs)
+        return out
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        """One optimisation step on a labelled batch (and an unlabelled clip when configured)."""
+        labeled = batch.get("labeled", batch)
+        clip = batch.get("unlabeled")
+        n = labeled["image"].shape[0]
+        if clip is None:
+            loss, _, rmse = self.supervised_loss(labeled)
+            unsup: dict[str, Tensor] = {}
+        else:
+            output = self(torch.cat([labeled["image"], clip["image"]]))
+            loss, _, rmse = self._loss_on_output(output[:n], labeled)
+            unsup = self.unsupervised_losses(output[n:], clip)
+        metrics = {"train_supervised_loss": loss.detach(), "train_supervised_rmse": rmse}
+        total = loss
+        if unsup:
+            importance = self.unsupervised_importance()
+            metrics["total_unsupervised_importance"] = torch.tensor(importance)
+            for name, raw in unsup.items():
+                weighted = float(self.hparams["unsupervised"]["losses"][name]["weight"]) * importance * raw
+                total = total + weighted
+                metrics[f"train_{name}_loss"] = raw.detach()
+                metrics[f"train_{name}_loss_weighted"] = weighted.detach()
+        metrics["total_loss"] = total.detach()
+        for key, value in metrics.items():
+            self.log(key, value, batch_size=n)
+        return {"loss": total, "metrics": {k: float(v) for k, v in metrics.items()}, "batch_size": n}
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         """Validation loss and RMSE, averaged over the epoch."""

@@ -110,12 +110,19 @@ def _read_and_check_labels(cfg: DictConfig) -> Any:
 
 
 def build_datamodule(cfg: DictConfig, labels: Any) -> Any:
-    """The LightningDataModule of the labelled frames for this config."""
+    """The LightningDataModule: labelled frames, plus unlabelled clips when unsupervised losses are on."""
     from pose_core.data.dataset import PoseDataModule
+    from pose_core.data.unlabeled import SemiSupervisedDataModule
 
     t = cfg.training
     train_frames = float(t.train_frames)
-    return PoseDataModule(
+    extra: tuple[Any, ...] = ()
+    cls: Any = PoseDataModule
+    if cfg.model.losses_to_use:
+        cls = SemiSupervisedDataModule
+        extra = (Path(str(cfg.data.video_dir)), int(t.unlabeled_sequence_length))
+    return cls(
+        *extra,
         Path(str(cfg.data.data_dir)), labels,
         (int(cfg.data.image_resize_dims.height), int(cfg.data.image_resize_dims.width)),
         train_prob=float(t.train_prob), val_prob=float(t.val_prob), seed=int(t.rng_seed_data_pt),
@@ -126,7 +133,60 @@ def build_datamodule(cfg: DictConfig, labels: Any) -> Any:
     )  # fmt: skip
 
 
-def build_module(cfg: DictConfig) -> Any:
+def fit_label_pcas(cfg: DictConfig, labels: Any, train_rows: np.ndarray) -> dict[str, Any]:
+    """PCA fits on the training labels (frame pixels) for the losses and the PCA error files.
+
+    A PCA listed in ``model.losses_to_use`` must fit (else ConfigError); otherwise it is fitted
+    when the data allow it, only for the error files.
+    """
+    from pose_core.pca import fit_pca, singleview_groups
+
+    losses = list(cfg.model.losses_to_use)
+    xy = labels.keypoints_px[np.asarray(train_rows, dtype=int)]
+    wanted: dict[str, tuple[str, list[list[int]]]] = {
+        "pca_singleview": ("singleview", singleview_groups(labels.n_keypoints, cfg.data.columns_for_singleview_pca)),
+    }
+    if cfg.data.mirrored_column_matches:
+        wanted["pca_multiview"] = ("multiview", [list(m) for m in cfg.data.mirrored_column_matches])
+    fits = {}
+    for name, (kind, groups) in wanted.items():
+        loss_cfg = cfg.losses[name]
+        ctk = loss_cfg.components_to_keep
+        try:
+            fits[name] = fit_pca(xy, kind, groups, ctk, loss_cfg.epsilon)
+        except ConfigError:
+            if name in losses:
+                raise
+    return fits
+
+
+def unsupervised_spec(cfg: DictConfig, fits: dict[str, Any]) -> dict[str, Any] | None:
+    """Hyperparameters of the unsupervised losses (saved in the checkpoint), or None."""
+    losses = list(cfg.model.losses_to_use)
+    if not losses:
+        return None
+    k = int(cfg.data.num_keypoints)
+    spec: dict[str, Any] = {"losses": {}, "anneal": OmegaConf.to_container(cfg.callbacks.anneal_weight)}
+    for name in losses:
+        weight = 1.0 / (2.0 * float(np.exp(float(cfg.losses[name].log_weight))))
+        if name == "temporal":
+            t = cfg.losses.temporal
+            eps = list(t.epsilon) if OmegaConf.is_list(t.epsilon) else [float(t.epsilon)] * k
+            spec["losses"][name] = {
+                "weight": weight,
+                "epsilon_px": [float(e) for e in eps],
+                "prob_threshold": float(t.prob_threshold),
+            }
+        else:
+            pca = fits[name]
+            spec["losses"][name] = {
+                "weight": weight, "kind": pca.kind, "groups": pca.keypoint_groups, "mean": pca.mean.tolist(),
+                "components": pca.components.tolist(), "epsilon_px": float(pca.epsilon_px),
+            }  # fmt: skip
+    return spec
+
+
+def build_module(cfg: DictConfig, unsupervised: dict[str, Any] | None = None) -> Any:
     """The LightningModule for this config (weights from ``model.checkpoint`` when given)."""
     from pose_core.training.module import PoseLightningModule, load_module
 
@@ -142,6 +202,7 @@ def build_module(cfg: DictConfig) -> Any:
         lr_scheduler=str(t.lr_scheduler), milestones=list(ms.milestones) if ms.milestones else None,
         gamma=float(ms.gamma), max_epochs=int(t.max_epochs),
         uniform_heatmaps_for_nan_keypoints=bool(t.uniform_heatmaps_for_nan_keypoints),
+        unsupervised=unsupervised,
     )  # fmt: skip
     if m.checkpoint:
         source = load_module(Path(str(m.checkpoint)))
@@ -225,7 +286,9 @@ def build_trainer(
     return trainer, best, stop
 
 
-def evaluate_labeled_frames(module: Any, datamodule: Any, labels: Any, run_dir: Path) -> dict[str, Any]:
+def evaluate_labeled_frames(
+    module: Any, datamodule: Any, labels: Any, run_dir: Path, fits: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Predicts every labelled frame and writes ``predictions.csv``, ``predictions_pixel_error.csv``.
 
     Returns:
@@ -257,6 +320,11 @@ def evaluate_labeled_frames(module: Any, datamodule: Any, labels: Any, run_dir: 
     write_error_csv(
         run_dir / "predictions_pixel_error.csv", labels.keypoint_names, error_px, labels.image_paths, split_list
     )
+    for name, pca in (fits or {}).items():
+        pca_px = pca.keypoint_error_px(preds[..., :2])
+        path = run_dir / f"predictions_{name}_error.csv"
+        write_error_csv(path, labels.keypoint_names, pca_px, labels.image_paths, split_list)
+        pca.save(run_dir / f"{name}.npz")
     return summarize_errors(error_px, split_list)
 
 
@@ -294,11 +362,12 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
     resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
     labels = _read_and_check_labels(cfg)
     datamodule = build_datamodule(cfg, labels)
+    fits = fit_label_pcas(cfg, labels, datamodule.splits["train"])
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / STOP_FILENAME).unlink(missing_ok=True)
     writer = EventWriter(run_dir / EVENTS_FILENAME)
     try:
-        return _train(loaded, run_dir, writer, labels, datamodule, resume_ckpt, progress_bar)
+        return _train(loaded, run_dir, writer, labels, datamodule, fits, resume_ckpt, progress_bar)
     except BaseException as exc:
         message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
         kind = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -315,6 +384,7 @@ def _train(
     writer: EventWriter,
     labels: Any,
     datamodule: Any,
+    fits: dict[str, Any],
     resume_ckpt: Path | None,
     progress_bar: bool,
 ) -> RunResult:
@@ -327,11 +397,13 @@ def _train(
     loaded.save(run_dir / "config.yaml")
     pl.seed_everything(int(cfg.training.rng_seed_model_pt), workers=True, verbose=False)
     writer.emit("phase", phase="building_model", message=f"Building {cfg.model.backbone} ({cfg.model.model_type})")
-    module = build_module(cfg)
+    module = build_module(cfg, unsupervised_spec(cfg, fits))
     trainer, best_cb, stop_cb = build_trainer(cfg, run_dir, writer, _logger_version(resume_ckpt), progress_bar)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
+        warnings.filterwarnings("ignore", ".*IterableDataset. has .__len__. defined.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     status = "stopped" if stop_cb.stop_requested else "finished"
     last = find_last_checkpoint(run_dir)
@@ -343,7 +415,7 @@ def _train(
         raise RunError(f"Training in {run_dir} ended without writing a checkpoint; train for at least one epoch.")
     writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
     best_module = load_module(best, map_location=module.device)
-    summary = evaluate_labeled_frames(best_module, datamodule, labels, run_dir)
+    summary = evaluate_labeled_frames(best_module, datamodule, labels, run_dir, fits)
     result = RunResult(run_dir, status, best, last, summary, int(trainer.current_epoch))
     atomic_write_text(run_dir / SUMMARY_FILENAME, json.dumps(_summary_payload(result, cfg), indent=2, allow_nan=False))
     writer.emit(status, epoch=trainer.current_epoch, global_step=trainer.global_step, summary=summary)
