@@ -1,0 +1,201 @@
+"""Video prediction throughput and memory of ``pose-predict`` (not a test: prints numbers).
+
+On ``../shared/data/mirror-mouse-example/videos/test_vid.mp4`` (994 frames, 396x406) with a
+random-init resnet18 128x128 heatmap model (17 keypoints, as the example's labels):
+
+* whole process: ``python -m pose_core.inference.cli RUN VIDEO`` timed from start to exit, in
+  frames/s, with its peak RSS (``/usr/bin/time``'s maximum resident set size);
+* the prediction loop: frames/s from the first decoded frame to the last CSV row (the
+  ``finished`` event's ``loop_s``);
+* the limit, in the same run: the bare model's forward + soft-argmax decode on random
+  channels-last tensors at the same batch size, measured before and after the CLI runs;
+* memory: peak RSS on a generated 20,000-frame video vs a generated 1,000-frame one (same size
+  and model; a smaller model input keeps it short, see ``--memory-input-size``).
+
+Ratios are printed against Lightning Pose's figures on the same machine kind
+(../shared/REFERENCE.md) and against the measured limit. The machine is shared: run it when it
+is quiet, or compare only ratios measured close together.
+
+Usage: ``python benchmarks/predict_throughput.py [--batch-size 16] [--memory-frames 20000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / ".." / "shared" / "data" / "mirror-mouse-example"
+LP_WHOLE_FPS = 20.7  # batch 64; 23.3 at batch 16
+LP_WHOLE_FPS_B16 = 23.3
+LP_LOOP_FPS = 40.5  # batch 16
+LP_PEAK_RSS_MIB = 1682
+LP_BARE_FPS = 48.3  # resnet18 128x128 forward + soft-argmax, batch 16
+
+
+def keypoint_names() -> list[str]:
+    """The example's keypoint names (17), or placeholders when the data is absent."""
+    csv_path = DATA / "CollectedData.csv"
+    if csv_path.is_file():
+        with open(csv_path) as f:
+            f.readline()
+            parts = f.readline().strip().split(",")[1:]
+        return list(dict.fromkeys(parts))
+    return [f"kp{i}" for i in range(17)]
+
+
+def make_run(run_dir: Path, names: list[str], input_size: int) -> Path:
+    """A run directory (config.yaml + Lightning checkpoint) of a random-init resnet18 heatmap model."""
+    import pytorch_lightning as pl
+    import torch
+
+    from pose_core.config.io import load_config
+    from pose_core.training.module import PoseLightningModule
+
+    torch.manual_seed(0)
+    module = PoseLightningModule(keypoint_names=names, backbone="resnet18", input_hw=(input_size, input_size))
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")
+    trainer.strategy.connect(module)
+    ckpt = run_dir / "tb_logs" / "bench" / "version_0" / "checkpoints" / "best.ckpt"
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    trainer.save_checkpoint(str(ckpt))
+    overrides = [
+        f"data.data_dir={run_dir}",
+        f"data.keypoint_names=[{','.join(names)}]",
+        f"data.num_keypoints={len(names)}",
+        f"data.image_resize_dims.height={input_size}",
+        f"data.image_resize_dims.width={input_size}",
+    ]
+    load_config(None, overrides, check_paths=False).save(run_dir / "config.yaml")
+    return run_dir
+
+
+def bare_limit(names: list[str], input_size: int, batch_size: int, seconds: float) -> float:
+    """Images/s of the bare model's forward + decode on random channels-last tensors."""
+    import torch
+
+    from pose_core.training.module import PoseLightningModule
+
+    model = PoseLightningModule(keypoint_names=names, input_hw=(input_size, input_size)).model.eval()
+    images = torch.randn(batch_size, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
+    model.predict(images)
+    n_images, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        model.predict(images)
+        n_images += batch_size
+    return n_images / (time.perf_counter() - start)
+
+
+def run_cli(run_dir: Path, video: Path, out_dir: Path, batch_size: int) -> dict[str, float]:
+    """Run pose-predict as a separate process; wall time, peak RSS and the loop's frames/s."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    rss_file = out_dir.parent / f"{out_dir.name}.rss"
+    cmd = [sys.executable, "-m", "pose_core.inference.cli", str(run_dir), str(video)]
+    cmd += ["--output-dir", str(out_dir), "--batch-size", str(batch_size)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd], env=env, check=True, capture_output=True)
+    wall_s = time.perf_counter() - start
+    events = [json.loads(line) for line in (out_dir / "predict_events.jsonl").read_text().splitlines()]
+    summary = next(e for e in events if e["event"] == "finished")["videos"][0]
+    return {
+        "n_frames": summary["n_frames"],
+        "wall_s": wall_s,
+        "whole_fps": summary["n_frames"] / wall_s,
+        "loop_fps": summary["frames_per_s"],
+        "peak_rss_mib": int(rss_file.read_text().split()[-1]) / 1024,
+    }
+
+
+def make_long_video(path: Path, n_frames: int, width: int = 160, height: int = 120) -> Path:
+    """A generated mp4 with a moving blob (small frames, fast to write)."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (width, height))
+    frame = np.zeros((height, width, 3), np.uint8)
+    for i in range(n_frames):
+        frame[:] = 40
+        cv2.circle(frame, (20 + (i * 3) % (width - 40), height // 2), 10, (200, 180, 60), -1)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def load_average() -> str:
+    """The 1-minute load average (how busy the shared machine was)."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def throughput(args: argparse.Namespace, work: Path, names: list[str]) -> dict[str, float]:
+    video = Path(args.video)
+    run_dir = make_run(work / "run128", names, 128)
+    limit_before = bare_limit(names, 128, args.batch_size, args.limit_seconds)
+    cli = run_cli(run_dir, video, work / "out128", args.batch_size)
+    limit_after = bare_limit(names, 128, args.batch_size, args.limit_seconds)
+    limit = (limit_before + limit_after) / 2
+    print(f"\n== {video.name}: {cli['n_frames']} frames, resnet18 128x128, batch {args.batch_size} ==")
+    print(
+        f"bare model forward + decode (limit): {limit:.1f} images/s (before {limit_before:.1f}, after {limit_after:.1f})"
+    )
+    print(
+        f"whole process: {cli['wall_s']:.1f} s -> {cli['whole_fps']:.1f} frames/s  "
+        f"(x{cli['whole_fps'] / LP_WHOLE_FPS:.2f} vs LP {LP_WHOLE_FPS} at batch 64, "
+        f"x{cli['whole_fps'] / LP_WHOLE_FPS_B16:.2f} vs LP {LP_WHOLE_FPS_B16} at batch 16; goal x2)"
+    )
+    print(
+        f"prediction loop: {cli['loop_fps']:.1f} frames/s  ({100 * cli['loop_fps'] / limit:.0f}% of the limit, goal 90%; "
+        f"x{cli['loop_fps'] / LP_LOOP_FPS:.2f} vs LP loop {LP_LOOP_FPS})"
+    )
+    print(f"peak RSS: {cli['peak_rss_mib']:.0f} MiB  (LP {LP_PEAK_RSS_MIB} MiB)")
+    print(f"limit vs LP's bare figure: x{limit / LP_BARE_FPS:.2f} (machine speed now vs the reference run)")
+    return cli
+
+
+def memory(args: argparse.Namespace, work: Path, names: list[str]) -> None:
+    size = args.memory_input_size
+    run_dir = make_run(work / f"run{size}", names, size)
+    short = make_long_video(work / "gen_1000.mp4", 1000)
+    long = make_long_video(work / f"gen_{args.memory_frames}.mp4", args.memory_frames)
+    rss_short = run_cli(run_dir, short, work / "out_short", args.batch_size)
+    rss_long = run_cli(run_dir, long, work / "out_long", args.batch_size)
+    growth = rss_long["peak_rss_mib"] - rss_short["peak_rss_mib"]
+    print(f"\n== memory: generated 160x120 videos, resnet18 {size}x{size}, batch {args.batch_size} ==")
+    print(f"1,000 frames: peak RSS {rss_short['peak_rss_mib']:.0f} MiB ({rss_short['loop_fps']:.0f} frames/s)")
+    print(
+        f"{args.memory_frames:,} frames: peak RSS {rss_long['peak_rss_mib']:.0f} MiB "
+        f"({rss_long['loop_fps']:.0f} frames/s, {rss_long['wall_s']:.0f} s)"
+    )
+    print(f"growth: {growth:+.0f} MiB (goal: at most +50 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", default=str(DATA / "videos" / "test_vid.mp4"))
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--limit-seconds", type=float, default=15.0, help="duration of each bare-model measurement")
+    parser.add_argument("--memory-frames", type=int, default=20000, help="0 skips the memory check")
+    parser.add_argument("--memory-input-size", type=int, default=64, help="model input of the memory check")
+    parser.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one under /tmp)")
+    args = parser.parse_args()
+    if not Path(args.video).is_file():
+        sys.exit(f"video {args.video} not found: the mirror-mouse example data is missing (or give --video).")
+    names = keypoint_names()
+    with tempfile.TemporaryDirectory(prefix="predict_bench_", dir=args.workdir) as tmp:
+        work = Path(tmp)
+        print(f"load average at start: {load_average()} (2 cores shared with others: figures are noisy)")
+        throughput(args, work, names)
+        if args.memory_frames > 0:
+            memory(args, work, names)
+        print(f"\nload average at end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
