@@ -100,3 +100,16 @@ def test_model_outputs(model_type: str) -> None:
     xy, likelihood = model.predict(torch.randn(2, 3, 64, 96))
     assert xy.shape == (2, 5, 2) and likelihood.shape == (2, 5)
     assert ((likelihood >= 0) & (likelihood <= 1)).all()
+
+
+SLOW_BACKBONES = {"resnet101", "resnet152", "efficientnet_b1", "efficientnet_b2"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_BACKBONES else n for n in known_backbones()]
+)
+def test_every_backbone_gives_stride_32_features(name: str) -> None:
+    features, channels = build_backbone(name)
+    with torch.inference_mode():
+        out = features.eval()(torch.randn(1, 3, 64, 96))
+    assert out.shape == (1, channels, 2, 3)
