@@ -23,9 +23,12 @@ install: $(STAMP)
 example: $(STAMP)
 	$(VPY) -m pose_core.example
 
+# Open the window on the example project (generated the first time); if Qt cannot start here,
+# `posedesk --check` prints what is missing and the fix, and make stops with an error.
 run: $(STAMP)
-	$(VPY) -m pose_core.example
-	$(VENV)/bin/pose-train
+	@example_dir="$$($(VPY) -m pose_core.example)" && \
+	  $(VPY) -m pose_gui --check && \
+	  $(VPY) -m pose_gui "$$example_dir"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pose_core pose_gui tests benchmarks scripts
@@ -46,6 +49,9 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(VPY) benchmarks/train_throughput.py
 	$(VPY) benchmarks/accuracy_mirror_mouse.py
+
+screenshots: $(STAMP)
+	scripts/screenshots.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -190,10 +190,12 @@ def apply_overrides(raw: DictConfig, overrides: Sequence[str]) -> tuple[DictConf
     Raises:
         ConfigError: An override that does not parse, or names an unknown key.
     """
+    run_dir: str | None = None
+    if not overrides:
+        return raw, run_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    run_dir: str | None = None
     parser = OverridesParser.create()
     for text in overrides:
         try:
@@ -391,3 +393,21 @@ def load_config(
         raise ConfigError(first.message + more, key=first.key)
     run_dir = cli_run_dir or (str(file_run_dir) if file_run_dir else DEFAULT_RUN_DIR)
     return LoadedConfig(cfg=cfg, ignored=ignored, ignored_keys=ignored_keys, source=path, run_dir=run_dir)
+
+
+def resolve_file_config(cfg: DictConfig, config_dir: Path | None, origin: str) -> None:
+    """Resolves interpolations and makes path keys absolute, as :func:`load_config` does for a file.
+
+    For a config whose values all come from a file in ``config_dir`` (the config editor's case):
+    ``data_dir`` and the other file paths are relative to ``config_dir``.
+
+    Args:
+        cfg: A config merged onto the schema (:func:`merge_with_schema`); changed in place.
+        config_dir: The folder of the config file (None = the current folder).
+        origin: Name used in error messages (the file path).
+
+    Raises:
+        ConfigError: An interpolation that cannot be resolved (names the key and the fix).
+    """
+    _resolve(cfg, origin)
+    _absolutize(cfg, config_dir, set(_PATH_KEYS_CWD))

@@ -83,9 +83,10 @@ def image_file(data_dir: Path, image_path: str) -> Path:
         image_path: Path as written in the CSV.
 
     Returns:
-        ``data_dir / image_path`` with backslashes treated as folder separators.
+        ``data_dir / image_path`` with backslashes treated as folder separators; an absolute
+        ``image_path`` is returned as it is.
     """
-    return Path(data_dir) / Path(*image_path.replace("\\", "/").split("/"))
+    return Path(data_dir) / Path(image_path.replace("\\", "/"))
 
 
 # --------------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def test_lp_root_path_resolver_gets_a_fix() -> None:
 @pytest.mark.skipif(not LP_DEFAULT.is_file(), reason="../shared/data/lp_config_default.yaml is not present")
 def test_every_lp_template_key_is_known_or_kept() -> None:
     raw = parse_yaml_text(LP_DEFAULT.read_text())
-    from pose_core.config.io import _leaf_keys, _is_ignored
+    from pose_core.config.io import _is_ignored, _leaf_keys
 
     unknown = [k for k in _leaf_keys(raw) if k not in schema_keys() and not _is_ignored(k)]
     assert unknown == []
