@@ -13,46 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pose_core.errors import ConfigError
+from pose_core.registry import Registry
 
 HeatmapLoss = Callable[[Tensor, Tensor, Tensor], Tensor]
-_HEATMAP_LOSSES: dict[str, HeatmapLoss] = {}
-
-
-def register_heatmap_loss(name: str) -> Callable[[HeatmapLoss], HeatmapLoss]:
-    """Decorator adding a heatmap loss to the registry.
-
-    Raises:
-        ValueError: The name is already registered.
-    """
-
-    def add(fn: HeatmapLoss) -> HeatmapLoss:
-        if name in _HEATMAP_LOSSES:
-            raise ValueError(f"heatmap loss {name!r} is already registered")
-        _HEATMAP_LOSSES[name] = fn
-        return fn
-
-    return add
-
-
-def get_heatmap_loss(name: str) -> HeatmapLoss:
-    """The registered heatmap loss of that name.
-
-    Raises:
-        ConfigError: Unknown name (lists the known ones).
-    """
-    try:
-        return _HEATMAP_LOSSES[name]
-    except KeyError:
-        raise ConfigError(
-            f"model.heatmap_loss_type={name!r} is unknown; choose one of {', '.join(_HEATMAP_LOSSES)}.",
-            key="model.heatmap_loss_type",
-        ) from None
-
-
-def known_heatmap_losses() -> list[str]:
-    """Registered heatmap loss names."""
-    return list(_HEATMAP_LOSSES)
+HEATMAP_LOSSES: Registry[HeatmapLoss] = Registry("heatmap loss", "model.heatmap_loss_type")
+register_heatmap_loss = HEATMAP_LOSSES.register
+get_heatmap_loss = HEATMAP_LOSSES.get
+known_heatmap_losses = HEATMAP_LOSSES.names
 
 
 def _masked_mean(per_keypoint: Tensor, mask: Tensor) -> Tensor:
@@ -124,40 +91,10 @@ def rmse_px(pred_xy: Tensor, true_xy: Tensor, scale_xy: Tensor | None = None) ->
 # ---- Unsupervised losses on unlabelled clips (keypoints in frame pixels) -----------------------
 
 UnsupervisedLoss = Callable[..., Tensor]
-_UNSUPERVISED_LOSSES: dict[str, UnsupervisedLoss] = {}
-
-
-def register_unsupervised_loss(name: str) -> Callable[[UnsupervisedLoss], UnsupervisedLoss]:
-    """Decorator adding an unsupervised loss to the registry.
-
-    Raises:
-        ValueError: The name is already registered.
-    """
-
-    def add(fn: UnsupervisedLoss) -> UnsupervisedLoss:
-        if name in _UNSUPERVISED_LOSSES:
-            raise ValueError(f"unsupervised loss {name!r} is already registered")
-        _UNSUPERVISED_LOSSES[name] = fn
-        return fn
-
-    return add
-
-
-def get_unsupervised_loss(name: str) -> UnsupervisedLoss:
-    """The registered unsupervised loss of that name.
-
-    Raises:
-        ConfigError: Unknown name (lists the known ones).
-    """
-    try:
-        return _UNSUPERVISED_LOSSES[name]
-    except KeyError:
-        raise ConfigError(f"model.losses_to_use has unknown loss {name!r}; choose from {', '.join(_UNSUPERVISED_LOSSES)}.", key="model.losses_to_use") from None  # fmt: skip
-
-
-def known_unsupervised_losses() -> list[str]:
-    """Registered unsupervised loss names."""
-    return list(_UNSUPERVISED_LOSSES)
+UNSUPERVISED_LOSSES: Registry[UnsupervisedLoss] = Registry("unsupervised loss", "model.losses_to_use")
+register_unsupervised_loss = UNSUPERVISED_LOSSES.register
+get_unsupervised_loss = UNSUPERVISED_LOSSES.get
+known_unsupervised_losses = UNSUPERVISED_LOSSES.names
 
 
 @register_unsupervised_loss("temporal")

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from pose_core.errors import ConfigError
+from pose_core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -34,37 +35,14 @@ class BackboneSpec:
     out_channels: int
 
 
-_REGISTRY: dict[str, BackboneSpec] = {}
+BACKBONES: Registry[BackboneSpec] = Registry("backbone", "model.backbone")
+get_backbone_spec = BACKBONES.get
+known_backbones = BACKBONES.names
 
 
 def register_backbone(spec: BackboneSpec) -> None:
-    """Adds a backbone to the registry.
-
-    Raises:
-        ValueError: The name is already registered.
-    """
-    if spec.name in _REGISTRY:
-        raise ValueError(f"backbone {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-
-
-def known_backbones() -> list[str]:
-    """Registered backbone names."""
-    return list(_REGISTRY)
-
-
-def get_backbone_spec(name: str) -> BackboneSpec:
-    """The spec of a registered backbone.
-
-    Raises:
-        ConfigError: Unknown name (lists the known ones).
-    """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"model.backbone={name!r} is unknown; choose one of {', '.join(_REGISTRY)}.", key="model.backbone"
-        ) from None
+    """Adds a backbone to the registry (ValueError if the name is taken)."""
+    BACKBONES.add(spec.name, spec)
 
 
 def _register_torchvision() -> None:
