@@ -1,0 +1,141 @@
+"""Declared actions: id, title, shortcut, menu, when enabled, and the callback (ask, then do).
+
+The main window builds its menus and toolbar from :data:`ACTIONS`; callbacks ask the user what
+they need (a folder, files) and then call the main window, which does the work. Dialog helpers
+are looked up at call time (``dialogs.ask_directory``) so tests can replace them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
+
+from pose_gui.models.state import AppState
+
+if TYPE_CHECKING:
+    from pose_gui.main_window import MainWindow
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v);;All files (*)"
+Shortcut = str | QKeySequence.StandardKey | None
+
+
+def _always(_state: AppState) -> bool:
+    return True
+
+
+def _has_project(state: AppState) -> bool:
+    return state.project is not None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One user command.
+
+    Attributes:
+        id: Stable name (``file.open_project``); tests and settings refer to it.
+        title: Menu text (``&`` marks the mnemonic).
+        menu: Menu it goes in ("File", "View", "Help").
+        callback: ``callback(window)``; asks what it needs, then acts.
+        shortcut: Key sequence (a standard key where the platform has one).
+        tip: Status-bar / tooltip text.
+        icon: Standard icon shown in the toolbar.
+        toolbar: Also put it in the toolbar.
+        enabled_when: ``enabled_when(state)``; re-evaluated when the project or jobs change.
+        separator_before: Put a separator before it in its menu.
+    """
+
+    id: str
+    title: str
+    menu: str
+    callback: Callable[[MainWindow], object]
+    shortcut: Shortcut = None
+    tip: str = ""
+    icon: QStyle.StandardPixmap | None = None
+    toolbar: bool = False
+    enabled_when: Callable[[AppState], bool] = _always
+    separator_before: bool = False
+
+
+def ask_directory(parent: QWidget, title: str, start: Path | None = None) -> Path | None:
+    """Ask for a folder; None if cancelled."""
+    folder = QFileDialog.getExistingDirectory(parent, title, str(start or Path.home()))
+    return Path(folder) if folder else None
+
+
+def ask_video_files(parent: QWidget, title: str) -> list[Path]:
+    """Ask for video files; [] if cancelled."""
+    paths, _ = QFileDialog.getOpenFileNames(parent, title, str(Path.home()), VIDEO_FILTER)
+    return [Path(p) for p in paths]
+
+
+def _open_project(window: MainWindow) -> None:
+    start = window.state.project.root.parent if window.state.project is not None else None
+    folder = ask_directory(window, "Open a project folder (Lightning Pose or DeepLabCut)", start)
+    if folder is not None:
+        window.open_project(folder)
+
+
+def _add_videos(window: MainWindow) -> None:
+    paths = ask_video_files(window, "Add videos to the project")
+    if paths:
+        window.add_videos(paths)
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(
+        "file.new_project", "&New Project…", "File", lambda w: w.new_project(), QKeySequence.StandardKey.New,
+        "Create a project from labels (Lightning Pose, DeepLabCut or a CSV) and videos",
+        QStyle.StandardPixmap.SP_FileDialogNewFolder, toolbar=True,
+    ),
+    ActionSpec(
+        "file.open_project", "&Open Project…", "File", _open_project, QKeySequence.StandardKey.Open,
+        "Open a Lightning Pose-style or DeepLabCut project folder", QStyle.StandardPixmap.SP_DialogOpenButton,
+        toolbar=True,
+    ),
+    ActionSpec(
+        "file.open_example", "Open &Example Project", "File", lambda w: w.open_example_project(), "Ctrl+Shift+E",
+        "Open the synthetic example project (generated the first time)", QStyle.StandardPixmap.SP_DirHomeIcon,
+    ),
+    ActionSpec(
+        "file.add_videos", "&Add Videos…", "File", _add_videos, "Ctrl+Shift+A",
+        "Copy videos into the project's videos folder", QStyle.StandardPixmap.SP_MediaPlay, toolbar=True,
+        enabled_when=_has_project, separator_before=True,
+    ),
+    ActionSpec(
+        "file.reload_project", "&Reload Project", "File", lambda w: w.reload_project(), QKeySequence.StandardKey.Refresh,
+        "Read the project's files again", QStyle.StandardPixmap.SP_BrowserReload, toolbar=True,
+        enabled_when=_has_project,
+    ),
+    ActionSpec(
+        "file.close_project", "&Close Project", "File", lambda w: w.close_project(), QKeySequence.StandardKey.Close,
+        "Close the project (back to the welcome page)", enabled_when=_has_project,
+    ),
+    ActionSpec(
+        "file.quit", "&Quit", "File", lambda w: w.close(), QKeySequence.StandardKey.Quit,
+        "Quit PoseDesk (asks first while a job runs)", separator_before=True,
+    ),
+    ActionSpec(
+        "help.check", "System &Check", "Help", lambda w: w.show_system_check(), None,
+        "Check that this computer can run PoseDesk's window",
+    ),
+    ActionSpec(
+        "help.about", "&About PoseDesk", "Help", lambda w: w.show_about(), None, "Version and licence",
+    ),
+)  # fmt: skip
+
+
+def action_spec(action_id: str) -> ActionSpec:
+    """The declared action ``action_id``.
+
+    Raises:
+        KeyError: No such action.
+    """
+    for spec in ACTIONS:
+        if spec.id == action_id:
+            return spec
+    raise KeyError(f"unknown action {action_id!r}; known: {', '.join(s.id for s in ACTIONS)}")

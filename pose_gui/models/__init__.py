@@ -1,0 +1,1 @@
+"""Application state and Qt item models over :mod:`pose_core` data."""
