@@ -1,0 +1,696 @@
+"""The Training pane: train the project in a child process, watch its curves live, stop, kill, resume, compare.
+
+Train validates the project's saved ``config.yaml`` (in a thread) and starts a
+:class:`~pose_gui.workers.training.TrainingJob`; its events feed a :class:`LossHistory` that the
+plots (:class:`LossPlots`: loss, RMSE in pixels, learning rate; per step or per epoch, log scale,
+smoothing, hover values) redraw. The history table lists the project's runs; selecting one replays
+its ``events.jsonl``, selecting several overlays them. A failed run shows its traceback and last
+log lines with a Copy button. Nothing here blocks the GUI thread: files are read by worker threads
+or in small timer ticks, and training runs in its own process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pose_core.errors import DataError
+from pose_gui import dialogs
+from pose_gui.models.loss_history import (
+    LossHistory,
+    RunRow,
+    format_duration,
+    scan_runs,
+)
+from pose_gui.style import ERROR_COLOR, STATUS_COLORS
+from pose_gui.views.loss_plots import LossPlots
+from pose_gui.workers.tasks import TaskThread, stop_thread
+from pose_gui.workers.tensorboard import TensorBoardServer
+from pose_gui.workers.training import TrainingFailure, TrainingJob, new_run_dir, resume_command, train_command
+
+if TYPE_CHECKING:
+    from pose_core.config.io import LoadedConfig
+    from pose_gui.models.state import AppState
+
+HISTORY_COLUMNS = (
+    "Run",
+    "Status",
+    "Started",
+    "Duration",
+    "Epochs",
+    "Best train loss",
+    "Best val loss",
+    "Test error (px)",
+)
+PHASE_TEXT = {
+    "starting": "Starting",
+    "loading_data": "Loading data",
+    "building_model": "Building the model",
+    "first_batch": "Preparing the first batch",
+    "training": "Training",
+    "stopping": "Stopping",
+    "evaluating": "Evaluating",
+    "predicting_videos": "Predicting videos",
+    "rendering_videos": "Rendering videos",
+}
+MAX_LOG_LINES = 5000
+CommandFactory = Callable[[Path, Path], list[str]]
+
+
+def _validate_project_config(config_path: Path) -> LoadedConfig:
+    """Load and validate the project's saved config (worker thread); raises ConfigError with the reason."""
+    from pose_core.config.io import load_config
+
+    if not config_path.is_file():
+        raise DataError(
+            f"{config_path} does not exist; save the project's config (Config pane) before training.",
+            path=str(config_path),
+        )
+    return load_config(config_path)
+
+
+def _check_resumable(run_dir: Path) -> Path:
+    """The run's last checkpoint (worker thread); raises DataError if the run cannot be resumed."""
+    from pose_core.training.run import find_last_checkpoint
+
+    if not run_dir.is_dir():
+        raise DataError(
+            f"The run folder {run_dir} no longer exists; pick another run in the history.", path=str(run_dir)
+        )
+    checkpoint = find_last_checkpoint(run_dir)
+    if checkpoint is None:
+        raise DataError(
+            f"{run_dir} has no checkpoint to resume from (it never finished an epoch); start a new run instead.",
+            path=str(run_dir),
+        )
+    return checkpoint
+
+
+class TrainingMonitorPane(QWidget):
+    """Train, watch, stop, kill, resume and compare training runs of the open project.
+
+    Attributes:
+        command_factory: ``(project_root, run_dir) -> argv`` of a new run (tests inject a child
+            that fails); the default trains the project's saved config with ``pose-train``.
+        stop_grace_s: After Stop, a child silent for this long is killed.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.command_factory: CommandFactory = train_command
+        self.stop_grace_s = 120.0
+        self.job: TrainingJob | None = None
+        self.live_history: LossHistory | None = None
+        self.failure: TrainingFailure | None = None
+        self.rows: list[RunRow] = []
+        self._job_id: int | None = None
+        self._preparing: TaskThread | None = None
+        self._tasks: list[TaskThread] = []
+        self._shown_run: Path | None = None
+        self._replay_request = 0
+        self._dirty = False
+        self.tensorboard = TensorBoardServer(self)
+        self.tensorboard.failed.connect(lambda error: self.state.report_error(error, "TensorBoard failed"))
+        self.tensorboard.ready.connect(lambda url: self.state.post_message(f"TensorBoard serves at {url}", 10000))
+        self._build()
+        state.project_changed.connect(self._on_state_project_changed)
+        state.run_changed.connect(self._on_state_run_changed)
+        state.runs_changed.connect(self.refresh_history)
+        self._on_state_project_changed(state.project)
+        if state.run_dir is not None:
+            self._on_state_run_changed(state.run_dir)
+
+    # ------------------------------------------------------------------ construction
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_buttons())
+        layout.addLayout(self._build_progress())
+        layout.addWidget(self._build_failure_box())
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_plot_area())
+        splitter.addWidget(self._build_side_tabs())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self._update_buttons()
+
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train a new model with the project's saved config.yaml, in its own run folder")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Finish the current step, save a checkpoint, evaluate and end")
+        self.kill_button = QPushButton("Kill")
+        self.kill_button.setToolTip("End the training process and its children at once (asks first)")
+        self.resume_epochs = QSpinBox()
+        self.resume_epochs.setRange(1, 10000)
+        self.resume_epochs.setValue(10)
+        self.resume_epochs.setPrefix("+")
+        self.resume_epochs.setSuffix(" epochs")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the selected run (same folder, its curves continue) for more epochs")
+        self.tensorboard_button = QPushButton("Open in TensorBoard")
+        self.status_label = QLabel()
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.train_button.clicked.connect(self.start_training)
+        self.stop_button.clicked.connect(self.stop_training)
+        self.kill_button.clicked.connect(self.kill_training)
+        self.resume_button.clicked.connect(self._on_resume_button_clicked)
+        self.tensorboard_button.clicked.connect(self.open_tensorboard)
+        for widget in (self.train_button, self.stop_button, self.kill_button):
+            row.addWidget(widget)
+        row.addSpacing(16)
+        row.addWidget(self.resume_epochs)
+        row.addWidget(self.resume_button)
+        row.addSpacing(16)
+        row.addWidget(self.tensorboard_button)
+        row.addSpacing(16)
+        row.addWidget(self.status_label, 1)
+        return row
+
+    def _build_progress(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.phase_label = QLabel("No training running")
+        self.phase_label.setMinimumWidth(220)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("")
+        self.progress_bar.setValue(0)
+        row.addWidget(self.phase_label)
+        row.addWidget(self.progress_bar, 1)
+        return row
+
+    def _build_failure_box(self) -> QFrame:
+        self.failure_box = QFrame()
+        self.failure_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.failure_box.setStyleSheet(f"QFrame#failure {{ border: 2px solid {ERROR_COLOR}; }}")
+        self.failure_box.setObjectName("failure")
+        box = QVBoxLayout(self.failure_box)
+        top = QHBoxLayout()
+        self.failure_title = QLabel()
+        self.failure_title.setWordWrap(True)
+        self.failure_title.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the error, traceback and last log lines (for a bug report)")
+        self.copy_button.clicked.connect(self.copy_failure)
+        dismiss = QPushButton("Dismiss")
+        dismiss.clicked.connect(lambda: self.failure_box.setVisible(False))
+        top.addWidget(self.failure_title, 1)
+        top.addWidget(self.copy_button)
+        top.addWidget(dismiss)
+        self.failure_text = QPlainTextEdit()
+        self.failure_text.setReadOnly(True)
+        self.failure_text.setFont(QFont("monospace", 9))
+        self.failure_text.setMaximumHeight(180)
+        box.addLayout(top)
+        box.addWidget(self.failure_text)
+        self.failure_box.setVisible(False)
+        return self.failure_box
+
+    def _build_plot_area(self) -> QWidget:
+        area = QWidget()
+        layout = QVBoxLayout(area)
+        layout.setContentsMargins(0, 0, 0, 0)
+        controls = QHBoxLayout()
+        self.x_axis_combo = QComboBox()
+        self.x_axis_combo.addItems(["Per step", "Per epoch"])
+        self.log_scale_check = QCheckBox("Log scale")
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setMaximumWidth(160)
+        self.smoothing_label = QLabel("Smoothing 0.00")
+        controls.addWidget(QLabel("X axis:"))
+        controls.addWidget(self.x_axis_combo)
+        controls.addWidget(self.log_scale_check)
+        controls.addWidget(self.smoothing_label)
+        controls.addWidget(self.smoothing_slider)
+        controls.addStretch(1)
+        self.plots = LossPlots()
+        self.hover_label = QLabel("Hover over a plot to read its values")
+        self.hover_label.setStyleSheet("color: #555555;")
+        self.plots.on_hover = self.hover_label.setText
+        self.x_axis_combo.currentIndexChanged.connect(lambda idx: self.plots.set_per_epoch(idx == 1))
+        self.log_scale_check.toggled.connect(self.plots.set_log_y)
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_slider_value_changed)
+        layout.addLayout(controls)
+        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.hover_label)
+        return area
+
+    def _build_side_tabs(self) -> QTabWidget:
+        self.side_tabs = QTabWidget()
+        history = QWidget()
+        layout = QVBoxLayout(history)
+        self.history_table = QTableWidget(0, len(HISTORY_COLUMNS))
+        self.history_table.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history_table.verticalHeader().setVisible(False)
+        self.history_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.history_table.itemSelectionChanged.connect(self._on_history_selection_changed)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh_history)
+        hint = QLabel("Select a run to replay its curves; Ctrl-click several runs to overlay them.")
+        hint.setWordWrap(True)
+        bottom = QHBoxLayout()
+        bottom.addWidget(hint, 1)
+        bottom.addWidget(refresh)
+        layout.addWidget(self.history_table, 1)
+        layout.addLayout(bottom)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(MAX_LOG_LINES)
+        self.log_view.setFont(QFont("monospace", 9))
+        self.log_view.setPlaceholderText("The training process's output appears here (and in the run's train.log).")
+        self.side_tabs.addTab(history, "History")
+        self.side_tabs.addTab(self.log_view, "Log")
+        return self.side_tabs
+
+    # ------------------------------------------------------------------ public API
+
+    def is_training(self) -> bool:
+        """True while a training child runs (or is being prepared)."""
+        return (self.job is not None and self.job.is_running()) or self._preparing is not None
+
+    def is_loading(self) -> bool:
+        """True while the history is being read (``--screenshot`` waits for it)."""
+        return bool(self._tasks)
+
+    def start_training(self) -> bool:
+        """Train a new run from the project's saved config; refused while a run is going.
+
+        Returns:
+            False if refused at once (no project, or a run is going); else the config is checked
+            in a thread and the child starts if it validates (an invalid config is reported).
+        """
+        if self.is_training():
+            self._refuse("A training run is already going; stop it before starting another one.")
+            return False
+        project = self.state.project
+        if project is None:
+            self.state.report_error(DataError("No project is open; open a project, then press Train."), "Cannot train")
+            return False
+        root = project.root
+        self._preparing = self._run_task(
+            _validate_project_config,
+            root / "config.yaml",
+            on_success=lambda _loaded: self._start_new_run(root),
+            error_title="Cannot start training",
+        )
+        self._set_phase("Checking config.yaml…", busy=True)
+        self._update_buttons()
+        return True
+
+    def resume_training(self, run_dir: Path, extra_epochs: int) -> bool:
+        """Continue ``run_dir`` (same folder) for ``extra_epochs`` more epochs.
+
+        Returns:
+            False if refused at once (a run is going); else the run is checked in a thread.
+        """
+        if self.is_training():
+            self._refuse("A training run is already going; stop it before resuming another one.")
+            return False
+        run_dir = Path(run_dir)
+        row = next((r for r in self.rows if r.path == run_dir), None)
+        done = row.history.epochs_completed if row is not None else LossHistory.from_run(run_dir).epochs_completed
+        command = resume_command(run_dir, done + extra_epochs)
+        self._preparing = self._run_task(
+            _check_resumable,
+            run_dir,
+            on_success=lambda _ckpt: self._launch(run_dir, command),
+            error_title="Cannot resume",
+        )
+        self._set_phase("Checking the run's checkpoint…", busy=True)
+        self._update_buttons()
+        return True
+
+    def stop_training(self) -> None:
+        """Stop gracefully (the child saves a checkpoint and ends)."""
+        if self.job is not None and self.job.is_running():
+            self.job.request_stop()
+            self._update_buttons()
+
+    def kill_training(self) -> bool:
+        """Kill the training process tree after a confirmation.
+
+        Returns:
+            True if it was killed.
+        """
+        if self.job is None or not self.job.is_running():
+            return False
+        question = (
+            f"Kill the training of {self._run_name(self.job.run_dir)} now?\n\nThe current epoch is lost; the run "
+            "keeps its last saved checkpoint and can be resumed from it. Stop ends cleanly instead."
+        )
+        if not dialogs.confirm(self, "Kill training?", question, "Kill"):
+            return False
+        self.job.kill()
+        return True
+
+    def open_tensorboard(self) -> None:
+        """Serve the shown run's ``tb_logs`` with TensorBoard (127.0.0.1, free port) and open the browser."""
+        run_dir = self._shown_run
+        if run_dir is None:
+            self.state.report_error(DataError("No run is selected; pick a run in the history first."), "TensorBoard")
+            return
+        try:
+            self.tensorboard.open_run(run_dir)
+        except Exception as error:  # noqa: BLE001 - shown to the user, the pane stays usable
+            self.state.report_error(error, "Cannot open TensorBoard")
+            return
+        self.state.post_message("Starting TensorBoard…", 5000)
+
+    def copy_failure(self) -> None:
+        """Copy the failure report (error, traceback, last log lines) to the clipboard."""
+        if self.failure is not None:
+            QGuiApplication.clipboard().setText(self.failure.report())
+            self.state.post_message("Error report copied to the clipboard", 4000)
+
+    def refresh_history(self) -> None:
+        """Re-read the project's runs (in a thread)."""
+        project = self.state.project
+        if project is None:
+            self._set_rows([])
+            return
+        self._run_task(scan_runs, project.root, on_success=self._set_rows, error_title="Cannot list the runs")
+
+    def shutdown(self) -> None:
+        """End the training child, TensorBoard and the worker threads (the window is closing)."""
+        if self.job is not None:
+            self.job.shutdown()
+        self.tensorboard.shutdown()
+        for task in list(self._tasks):
+            stop_thread(task)
+
+    # ------------------------------------------------------------------ the job
+
+    def _start_new_run(self, project_root: Path) -> None:
+        run_dir = new_run_dir(project_root)
+        self._launch(run_dir, self.command_factory(project_root, run_dir))
+
+    def _launch(self, run_dir: Path, command: list[str]) -> None:
+        self._preparing = None
+        if self.state.project is None:
+            self._update_buttons()
+            return
+        job = TrainingJob(run_dir, command, stop_grace_s=self.stop_grace_s, parent=self)
+        self.job = job
+        self.live_history = LossHistory.from_run(run_dir) if (run_dir / "events.jsonl").is_file() else LossHistory()
+        self.failure_box.setVisible(False)
+        self.log_view.clear()
+        job.event_received.connect(self._on_job_event_received)
+        job.phase_changed.connect(self._on_job_phase_changed)
+        job.progress.connect(self._on_job_progress)
+        job.log_received.connect(self._on_job_log_received)
+        job.failed.connect(self._on_job_failed)
+        job.ended.connect(self._on_job_ended)
+        self._job_id = self.state.add_job(f"Training run {self._run_name(run_dir)}")
+        job.start()
+        self.state.set_run_dir(run_dir)
+        self._show_live()
+        self.state.post_message(f"Training started in {run_dir}", 5000)
+        self._update_buttons()
+
+    def _on_job_event_received(self, event: Any) -> None:
+        if self.live_history is not None:
+            self.live_history.add_event(event)
+        if event.kind == "started":  # the run folder exists now: list it
+            self.refresh_history()
+        if not self._dirty:  # redraw once per batch of events (the job polls every 250 ms)
+            self._dirty = True
+            self._redraw_live()
+
+    def _redraw_live(self) -> None:
+        self._dirty = False
+        if self.job is not None and self._shown_run == self.job.run_dir:
+            self.plots.redraw()
+        skipped = self.job.n_skipped_lines if self.job is not None else 0
+        if skipped:
+            self.status_label.setText(f"{skipped} garbled line(s) in events.jsonl skipped")
+
+    def _on_job_phase_changed(self, phase: str, message: str) -> None:
+        if phase != "training":
+            self._set_phase(
+                f"{PHASE_TEXT.get(phase, phase)}: {message}" if message else PHASE_TEXT.get(phase, phase), busy=True
+            )
+
+    def _on_job_progress(self, data: dict[str, Any]) -> None:
+        history = self.live_history
+        if history is None:
+            return
+        p = history.progress
+        self.phase_label.setText("Stopping after this step…" if self.job and self.job.stop_requested else "Training")
+        total_steps = (p.max_epochs or 0) * p.steps_per_epoch
+        self.progress_bar.setRange(0, max(total_steps, 1))
+        self.progress_bar.setValue(min(p.epoch * p.steps_per_epoch + p.step, max(total_steps, 1)))
+        rate = f"{p.images_per_s:.1f} images/s" if p.images_per_s else "— images/s"
+        eta = format_duration(p.eta_s) if p.eta_s is not None else "—"
+        self.progress_bar.setFormat(
+            f"Epoch {p.epoch + 1}/{p.max_epochs or '?'} · step {p.step}/{p.steps_per_epoch} · {rate} · ETA {eta}"
+        )
+
+    def _on_job_log_received(self, text: str) -> None:
+        self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
+        self.log_view.insertPlainText(text)
+        self.log_view.ensureCursorVisible()
+
+    def _on_job_failed(self, failure: TrainingFailure) -> None:
+        self._show_failure(failure)
+
+    def _on_job_ended(self, status: str) -> None:
+        if self._job_id is not None:
+            self.state.remove_job(self._job_id)
+            self._job_id = None
+        job = self.job
+        name = self._run_name(job.run_dir) if job is not None else ""
+        self._set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
+        if status == "finished":
+            self.progress_bar.setValue(self.progress_bar.maximum())
+        self._redraw_live()
+        self.state.post_message(f"Training run {name} {status}", 8000)
+        self._update_buttons()
+        self.state.runs_changed.emit()
+
+    # ------------------------------------------------------------------ showing runs
+
+    def _show_live(self) -> None:
+        if self.job is None or self.live_history is None:
+            return
+        self._shown_run = self.job.run_dir
+        self.plots.set_runs([(self._run_name(self.job.run_dir), self.live_history)])
+
+    def _on_state_run_changed(self, run_dir: Path | None) -> None:
+        if run_dir is None:
+            self._shown_run = None
+            self.plots.set_runs([])
+        elif self.job is not None and Path(run_dir) == self.job.run_dir and self.live_history is not None:
+            self._show_live()
+        else:
+            self._replay(Path(run_dir))
+        self._select_history_row(run_dir)
+        self._update_buttons()
+
+    def _replay(self, run_dir: Path) -> None:
+        self._shown_run = run_dir
+        row = next((r for r in self.rows if r.path == run_dir), None)
+        if row is not None:
+            self._show_replayed(run_dir, row.history)
+            return
+        self._replay_request += 1
+        request = self._replay_request
+        self._run_task(
+            LossHistory.from_run,
+            run_dir,
+            on_success=lambda history: (
+                self._show_replayed(run_dir, history) if request == self._replay_request else None
+            ),
+            error_title="Cannot read the run",
+        )
+
+    def _show_replayed(self, run_dir: Path, history: LossHistory) -> None:
+        if self._shown_run != run_dir:
+            return
+        if not run_dir.is_dir():
+            self.state.report_error(
+                DataError(
+                    f"The run folder {run_dir} no longer exists; press Refresh in the history.", path=str(run_dir)
+                ),
+                "Cannot show the run",
+            )
+        self.plots.set_runs([(self._run_name(run_dir), history)])
+        if history.status == "failed" and not self.is_training():
+            self._show_failure(TrainingFailure(history.error, history.traceback, None, _read_log_tail(run_dir)))
+        elif not self.is_training():
+            self.failure_box.setVisible(False)
+
+    def _on_history_selection_changed(self) -> None:
+        rows = sorted({index.row() for index in self.history_table.selectionModel().selectedRows()})
+        selected = [self.rows[i] for i in rows if i < len(self.rows)]
+        if len(selected) == 1:
+            self.state.set_run_dir(selected[0].path)
+            if self._shown_run != selected[0].path:
+                self._on_state_run_changed(selected[0].path)
+        elif len(selected) > 1:
+            self._shown_run = None
+            runs = []
+            for row in selected:
+                live = self.job is not None and row.path == self.job.run_dir and self.live_history is not None
+                runs.append((row.name, self.live_history if live and self.live_history else row.history))
+            self.plots.set_runs(runs)
+            self.x_axis_combo.setCurrentIndex(1)  # runs are compared per epoch
+        self._update_buttons()
+
+    def _set_rows(self, rows: list[RunRow]) -> None:
+        self.rows = list(rows)
+        table = self.history_table
+        table.blockSignals(True)
+        table.setRowCount(len(self.rows))
+        for i, row in enumerate(self.rows):
+            status = row.status
+            if self.job is not None and self.job.is_running() and row.path == self.job.run_dir:
+                status = "running"
+            values = (
+                row.name, status, row.started.strftime("%Y-%m-%d %H:%M") if row.started else "—",
+                format_duration(row.duration_s), "—" if row.epochs is None else str(row.epochs),
+                _fmt(row.best_train_loss), _fmt(row.best_val_loss), _fmt(row.test_error_px, ".2f"),
+            )  # fmt: skip
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(row.path))
+                if col == 1:
+                    item.setForeground(QColor(STATUS_COLORS.get(status, "#000000")))
+                table.setItem(i, col, item)
+        table.blockSignals(False)
+        self._select_history_row(self._shown_run)
+        self._update_buttons()
+
+    def _select_history_row(self, run_dir: Path | None) -> None:
+        table = self.history_table
+        table.blockSignals(True)
+        table.clearSelection()
+        for i, row in enumerate(self.rows):
+            if run_dir is not None and row.path == Path(run_dir):
+                table.selectRow(i)
+        table.blockSignals(False)
+
+    def _on_state_project_changed(self, project: Any) -> None:
+        if self.job is None or not self.job.is_running():
+            self.failure_box.setVisible(False)
+        self.refresh_history()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ small helpers
+
+    def _on_resume_button_clicked(self) -> None:
+        if self._shown_run is not None:
+            self.resume_training(self._shown_run, self.resume_epochs.value())
+
+    def _on_smoothing_slider_value_changed(self, value: int) -> None:
+        self.smoothing_label.setText(f"Smoothing {value / 100:.2f}")
+        self.plots.set_smoothing(value / 100)
+
+    def _show_failure(self, failure: TrainingFailure) -> None:
+        self.failure = failure
+        self.failure_title.setText(failure.error)
+        self.failure_text.setPlainText(failure.report())
+        self.failure_box.setVisible(True)
+
+    def _set_phase(self, text: str, *, busy: bool, color: str | None = None) -> None:
+        self.phase_label.setText(text)
+        self.phase_label.setStyleSheet(f"color: {color};" if color else "")
+        if busy:
+            self.progress_bar.setRange(0, 0)  # moving bar: a slow start never looks hung
+            self.progress_bar.setFormat("")
+        elif self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+
+    def _refuse(self, message: str) -> None:
+        self.status_label.setText(message)
+        self.state.post_message(message, 8000)
+
+    def _update_buttons(self) -> None:
+        training = self.is_training()
+        running = self.job is not None and self.job.is_running()
+        self.train_button.setEnabled(self.state.project is not None and not training)
+        self.stop_button.setEnabled(running and not (self.job is not None and self.job.stop_requested))
+        self.kill_button.setEnabled(running)
+        resumable = self._shown_run is not None and self._shown_status() in ("finished", "stopped", "killed")
+        self.resume_button.setEnabled(resumable and not training)
+        self.resume_epochs.setEnabled(resumable and not training)
+        self.tensorboard_button.setEnabled(self._shown_run is not None)
+
+    def _shown_status(self) -> str:
+        if self.job is not None and self._shown_run == self.job.run_dir:
+            return self.job.status
+        row = next((r for r in self.rows if r.path == self._shown_run), None)
+        return row.status if row is not None else ""
+
+    def _run_task(self, fn: Any, *args: Any, on_success: Any, error_title: str) -> TaskThread:
+        task = TaskThread(fn, *args, parent=self)
+
+        def on_failed(error: BaseException) -> None:
+            if task is self._preparing:
+                self._preparing = None
+                self._set_phase("Not started", busy=False)
+            self.state.report_error(error, error_title)
+            self._update_buttons()
+
+        def on_finished() -> None:
+            if task in self._tasks:
+                self._tasks.remove(task)
+            task.deleteLater()
+
+        task.succeeded.connect(on_success)
+        task.failed.connect(on_failed)
+        task.finished.connect(on_finished)
+        self._tasks.append(task)
+        task.start()
+        return task
+
+    @staticmethod
+    def _run_name(run_dir: Path) -> str:
+        return f"{run_dir.parent.name}/{run_dir.name}"
+
+
+def _fmt(value: float | None, spec: str = ".4g") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _read_log_tail(run_dir: Path, n_lines: int = 40) -> str:
+    """The last lines of ``run_dir/train.log`` ('' if there is none)."""
+    try:
+        with (run_dir / "train.log").open("rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - 16384))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-n_lines:])

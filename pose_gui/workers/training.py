@@ -1,0 +1,307 @@
+"""TrainingJob: run ``pose-train`` in a child process, follow its ``events.jsonl``, stop or kill it.
+
+The child is the same CLI a user would type (``python -m pose_core.cli train ...``), started by a
+:class:`~pose_gui.workers.process_job.ProcessJob` (output to the log view and ``run_dir/train.log``).
+A 250 ms timer reads the events appended since the last tick with :class:`pose_core.events.EventTail`
+(garbled lines are skipped and counted) and turns them into typed signals. Stop writes the stop
+file (the child finishes its step, saves a checkpoint, evaluates and ends); if the child stays
+silent for a grace period after that, it is killed. Kill ends the whole process tree at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, TERMINAL_EVENTS, Event, EventTail
+from pose_gui.workers.process_job import ProcessJob
+
+POLL_INTERVAL_MS = 250
+STOP_GRACE_S = 120.0  # after Stop, the child is killed if it writes no event for this long
+LOG_FILENAME = "train.log"
+CLI_ERROR_PREFIX = "pose-train: error:"
+
+
+@dataclass(frozen=True)
+class TrainingFailure:
+    """Why a run failed, for the failure view.
+
+    Attributes:
+        error: One sentence.
+        traceback: The child's traceback (empty if it died without one).
+        exit_code: The child's exit code (None if it was killed or never started).
+        log_tail: The last lines of its output.
+    """
+
+    error: str
+    traceback: str
+    exit_code: int | None
+    log_tail: str
+
+    def report(self) -> str:
+        """Everything as one text (the Copy button)."""
+        parts = [self.error]
+        if self.exit_code is not None:
+            parts.append(f"Exit code: {self.exit_code}")
+        if self.traceback:
+            parts.append(f"Traceback:\n{self.traceback.rstrip()}")
+        if self.log_tail:
+            parts.append(f"Last log lines:\n{self.log_tail.rstrip()}")
+        return "\n\n".join(parts) + "\n"
+
+
+def new_run_dir(project_root: Path, now: datetime | None = None) -> Path:
+    """A fresh ``<project>/outputs/YYYY-MM-DD/HH-MM-SS`` (one second later if that one exists)."""
+    stamp = now or datetime.now()
+    for _ in range(120):
+        run_dir = Path(project_root) / "outputs" / stamp.strftime("%Y-%m-%d") / stamp.strftime("%H-%M-%S")
+        if not run_dir.exists():
+            return run_dir
+        stamp += timedelta(seconds=1)
+    return run_dir
+
+
+def train_command(project_root: Path, run_dir: Path) -> list[str]:
+    """The CLI that trains the project's saved ``config.yaml`` into ``run_dir``."""
+    return [
+        sys.executable, "-m", "pose_core.cli", "train",
+        "--config-path", str(project_root), "--config-name", "config.yaml", f"hydra.run.dir={run_dir}",
+    ]  # fmt: skip
+
+
+def resume_command(run_dir: Path, max_epochs: int) -> list[str]:
+    """The CLI that continues ``run_dir`` (its own config, same folder) until ``max_epochs`` epochs."""
+    return [
+        sys.executable, "-m", "pose_core.cli", "train",
+        f"training.resume_from={run_dir}", f"training.max_epochs={max_epochs}",
+    ]  # fmt: skip
+
+
+class TrainingJob(QObject):
+    """One training child process and the events it writes.
+
+    Signals:
+        started(object): The child runs (the run directory, ``Path``).
+        event_received(object): Every event, in file order (:class:`pose_core.events.Event`).
+        phase_changed(str, str): Start-up / end phase and its message.
+        progress(object): The ``progress`` event's fields (dict).
+        epoch_ended(int, object): Epoch index and its metrics (dict).
+        log_received(str): Output text of the child.
+        finished(object): The run ended normally (its summary dict).
+        stopped(): The run ended after Stop.
+        killed(): The run was killed.
+        failed(object): The run failed (:class:`TrainingFailure`).
+        ended(str): Emitted last: ``finished``, ``stopped``, ``killed`` or ``failed``.
+    """
+
+    started = Signal(object)
+    event_received = Signal(object)
+    phase_changed = Signal(str, str)
+    progress = Signal(object)
+    epoch_ended = Signal(int, object)
+    log_received = Signal(str)
+    finished = Signal(object)
+    stopped = Signal()
+    killed = Signal()
+    failed = Signal(object)
+    ended = Signal(str)
+
+    def __init__(
+        self,
+        run_dir: Path,
+        command: Sequence[str],
+        *,
+        stop_grace_s: float = STOP_GRACE_S,
+        parent: QObject | None = None,
+    ) -> None:
+        """Prepare (not start) the job.
+
+        Args:
+            run_dir: The run directory the child writes (its ``events.jsonl`` is followed).
+            command: Program and arguments (see :func:`train_command`, :func:`resume_command`).
+            stop_grace_s: After Stop, kill the child if it writes no event for this long.
+            parent: Owner.
+        """
+        super().__init__(parent)
+        self.run_dir = Path(run_dir)
+        self.command = list(command)
+        self.status = "not started"
+        self.failure: TrainingFailure | None = None
+        self.stop_requested = False
+        self._tail = EventTail(self.run_dir / EVENTS_FILENAME)
+        self._terminal: Event | None = None
+        self._saw_run_dir = self.run_dir.is_dir()
+        self._vanished = False
+        self._stop_without_checkpoint = False
+        self._timed_out = False
+        self._n_new_events = 0
+        self.process = ProcessJob(command[0], command[1:], log_path=self.run_dir / LOG_FILENAME, parent=self)
+        self.process.output_received.connect(self.log_received)
+        self.process.started.connect(self._on_process_started)
+        self.process.ended.connect(self._on_process_ended)
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_INTERVAL_MS)
+        self._poll_timer.timeout.connect(self.poll)
+        self._grace_timer = QTimer(self)
+        self._grace_timer.setSingleShot(True)
+        self._grace_timer.setInterval(int(stop_grace_s * 1000))
+        self._grace_timer.timeout.connect(self._on_grace_timer_timeout)
+
+    @property
+    def n_skipped_lines(self) -> int:
+        """Garbled ``events.jsonl`` lines skipped so far."""
+        return self._tail.n_skipped_lines
+
+    def is_running(self) -> bool:
+        """True from :meth:`start` until :attr:`ended`."""
+        return self.status == "running"
+
+    # ------------------------------------------------------------------ control
+
+    def start(self) -> None:
+        """Start the child; events of an existing run (a resume) are skipped, only new ones are signalled."""
+        self._tail.read_new()  # a resumed run's old events are already known
+        self._tail.n_skipped_lines = 0
+        self.status = "running"
+        self.phase_changed.emit("starting", "Starting Python and loading PyTorch…")
+        self._poll_timer.start()
+        self.process.start()
+
+    def request_stop(self) -> None:
+        """Stop gracefully: the child ends after its current step, with a checkpoint (kill after a silent grace period)."""
+        if not self.is_running() or self.stop_requested:
+            return
+        self.stop_requested = True
+        self.poll()
+        if not self._has_started_training():
+            self._stop_without_checkpoint = True  # nothing to save yet: end it now
+            self.process.kill_tree()
+            return
+        try:
+            (self.run_dir / STOP_FILENAME).write_text("stop requested by PoseDesk\n", encoding="utf-8")
+        except OSError:
+            self.process.kill_tree()
+            return
+        self.phase_changed.emit("stopping", "Stopping after the current step, then saving a checkpoint…")
+        self._grace_timer.start()
+
+    def kill(self) -> None:
+        """Kill the child and its descendants now (the run is marked killed)."""
+        if self.is_running():
+            self.process.kill_tree()
+
+    def shutdown(self) -> None:
+        """Kill the child and wait until it has ended (the window is closing)."""
+        self._poll_timer.stop()
+        self._grace_timer.stop()
+        self.process.shutdown()
+
+    # ------------------------------------------------------------------ following the events
+
+    def poll(self) -> None:
+        """Read new events (timer tick); notice a run directory that vanished."""
+        if self.run_dir.is_dir():
+            self._saw_run_dir = True
+        elif self._saw_run_dir and not self._vanished and self.is_running():
+            self._vanished = True
+            self.process.kill_tree()
+            return
+        for event in self._tail.read_new():
+            self._dispatch(event)
+
+    def _dispatch(self, event: Event) -> None:
+        self._n_new_events += 1
+        self._saw_run_dir = True
+        if self.stop_requested:
+            self._grace_timer.start()  # the child is alive and working: restart the grace period
+        self.event_received.emit(event)
+        data = event.data
+        if event.kind == "phase":
+            self.phase_changed.emit(str(data.get("phase", "")), str(data.get("message", "")))
+        elif event.kind == "progress":
+            self.progress.emit(dict(data))
+        elif event.kind == "epoch_end":
+            metrics = data.get("metrics")
+            self.epoch_ended.emit(int(data.get("epoch") or 0), dict(metrics) if isinstance(metrics, dict) else {})
+        elif event.kind in TERMINAL_EVENTS:
+            self._terminal = event
+
+    def _has_started_training(self) -> bool:
+        return self._n_new_events > 0  # the child removes an old stop file before its first event
+
+    # ------------------------------------------------------------------ the end
+
+    def _on_process_started(self, _pid: int) -> None:
+        self.started.emit(self.run_dir)
+
+    def _on_grace_timer_timeout(self) -> None:
+        if self.is_running():
+            self._timed_out = True
+            self.process.kill_tree()
+
+    def _on_process_ended(self, exit_code: int, how: str) -> None:
+        self._poll_timer.stop()
+        self._grace_timer.stop()
+        if not self._vanished:
+            self.poll()
+        if self.run_dir.is_dir():
+            (self.run_dir / STOP_FILENAME).unlink(missing_ok=True)
+        status = self._final_status(exit_code, how)
+        self.status = status
+        if status == "finished":
+            summary = self._terminal.data.get("summary") if self._terminal is not None else None
+            self.finished.emit(summary if isinstance(summary, dict) else {})
+        elif status == "stopped":
+            self.stopped.emit()
+        elif status == "killed":
+            self.killed.emit()
+        else:
+            self.failed.emit(self.failure)
+        self.ended.emit(status)
+
+    def _final_status(self, exit_code: int, how: str) -> str:
+        log_tail = "\n".join(self.process.last_lines(40))
+        if self._vanished:
+            self.failure = TrainingFailure(
+                f"The run folder {self.run_dir} vanished while training (deleted, moved or its disk was "
+                "unmounted), so the training was ended; start a new run.",
+                "",
+                None,
+                log_tail,
+            )
+            return "failed"
+        if self._terminal is not None and self._terminal.kind in ("finished", "stopped"):
+            return self._terminal.kind
+        if self._terminal is not None:  # failed, with the child's own traceback
+            data = self._terminal.data
+            self.failure = TrainingFailure(
+                str(data.get("error") or "Training failed."), str(data.get("traceback") or ""), exit_code, log_tail
+            )
+            return "failed"
+        if self._stop_without_checkpoint:
+            return "stopped"
+        if how == "killed":
+            return "killed"
+        self.failure = TrainingFailure(self._silent_death_message(exit_code, how), "", exit_code, log_tail)
+        return "failed"
+
+    def _silent_death_message(self, exit_code: int, how: str) -> str:
+        if how == "start_failed":
+            return f"Could not start the training process ({self.command[0]}); check that Python is installed there."
+        cli_errors = [line for line in self.process.last_lines(400) if line.startswith(CLI_ERROR_PREFIX)]
+        if cli_errors:
+            return cli_errors[-1][len(CLI_ERROR_PREFIX) :].strip()
+        if how == "crashed":
+            return (
+                "The training process crashed (killed by a signal, often the system running out of memory); "
+                "see the last log lines below, and try a smaller batch size or image size."
+            )
+        return (
+            f"The training process ended with exit code {exit_code} without reporting a result; "
+            "see the last log lines below."
+        )
