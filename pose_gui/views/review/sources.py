@@ -1,0 +1,123 @@
+"""SourceBar: which video, which run's predictions, which run to compare with, and the Predict job controls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+NO_COMPARE = "(none)"
+
+
+def ask_open_video(parent: QWidget | None, folder: Path | None) -> Path | None:
+    """Ask for a video file (tests replace this function)."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open video", str(folder or Path.home()), "Videos (*.mp4 *.avi *.mov *.mkv *.m4v);;All files (*)"
+    )
+    return Path(path) if path else None
+
+
+def _select_data(combo: QComboBox, value: Path | None) -> None:
+    index = combo.findData(str(value) if value is not None else "")
+    combo.blockSignals(True)
+    combo.setCurrentIndex(index)
+    combo.blockSignals(False)
+
+
+def _path_at(combo: QComboBox, index: int) -> Path | None:
+    """The path stored (as text) in item ``index``; None for the "(none)" item."""
+    data = combo.itemData(index)
+    return Path(data) if data else None
+
+
+class SourceBar(QWidget):
+    """Video, run and comparison-run choosers and the prediction job controls.
+
+    Signals:
+        video_chosen(object): A video ``Path`` was chosen.
+        run_chosen(object): A run directory ``Path`` was chosen.
+        compare_chosen(object): A run ``Path`` to compare with, or None.
+        predict_clicked(): Predict the video with the run.
+        cancel_clicked(): Cancel the prediction job.
+    """
+
+    video_chosen = Signal(object)
+    run_chosen = Signal(object)
+    compare_chosen = Signal(object)
+    predict_clicked = Signal()
+    cancel_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.video_combo = QComboBox()
+        self.video_combo.setMinimumContentsLength(18)
+        self.video_combo.setToolTip("Video to review (the project's videos and files you opened)")
+        self.video_combo.activated.connect(lambda i: self.video_chosen.emit(_path_at(self.video_combo, i)))
+        self.open_button = QPushButton("Open video…")
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.run_combo = QComboBox()
+        self.run_combo.setMinimumContentsLength(28)
+        self.run_combo.setToolTip("Run whose predictions are shown")
+        self.run_combo.activated.connect(lambda i: self.run_chosen.emit(_path_at(self.run_combo, i)))
+        self.compare_combo = QComboBox()
+        self.compare_combo.setMinimumContentsLength(28)
+        self.compare_combo.setToolTip("Overlay a second run's predictions as crosses")
+        self.compare_combo.activated.connect(lambda i: self.compare_chosen.emit(_path_at(self.compare_combo, i)))
+        self.predict_button = QPushButton("Predict video")
+        self.predict_button.setToolTip("Run pose-predict on this video with the chosen run")
+        self.predict_button.clicked.connect(self.predict_clicked)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.set_job_running(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        widgets: list[QWidget] = [QLabel("Video:"), self.video_combo, self.open_button, QLabel("Run:"), self.run_combo]
+        widgets += [self.predict_button, self.progress, self.cancel_button, QLabel("Compare with:"), self.compare_combo]
+        for widget in widgets:
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        self.folder: Path | None = None
+
+    def set_videos(self, videos: list[Path], current: Path | None) -> None:
+        """List ``videos`` (plus ``current`` if it is another file) and select ``current``."""
+        self.video_combo.clear()
+        for video in [*videos, *([current] if current is not None and current not in videos else [])]:
+            self.video_combo.addItem(video.name, str(video))
+            self.video_combo.setItemData(self.video_combo.count() - 1, str(video), 3)  # tooltip role
+        _select_data(self.video_combo, current)
+
+    def set_runs(self, runs: list[tuple[Path, str]], current: Path | None, compare: Path | None) -> None:
+        """List runs as ``(path, label)``; select ``current`` and the comparison run."""
+        self.run_combo.clear()
+        self.compare_combo.clear()
+        self.compare_combo.addItem(NO_COMPARE, "")
+        if current is not None and current not in [p for p, _ in runs]:
+            runs = [*runs, (current, f"{current.parent.name}/{current.name}")]
+        for path, label in runs:
+            self.run_combo.addItem(label, str(path))
+            self.compare_combo.addItem(label, str(path))
+        _select_data(self.run_combo, current)
+        _select_data(self.compare_combo, compare)
+
+    def set_job_running(self, running: bool) -> None:
+        """Show the progress bar and Cancel while a job runs."""
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.predict_button.setEnabled(not running)
+        if running:
+            self.progress.setRange(0, 0)
+
+    def set_progress(self, done: int, total: int, text: str) -> None:
+        """Show job progress."""
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(text)
+        self.progress.setToolTip(text)
+
+    def _on_open_button_clicked(self) -> None:
+        path = ask_open_video(self, self.folder)
+        if path is not None:
+            self.video_chosen.emit(path)

@@ -1,0 +1,152 @@
+"""FrameLoader: the latest request wins, results carry their frame, the cache is bounded, read-ahead, bad files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from pose_core.errors import DataError
+from pose_gui.workers.frame_loader import FrameCache, FrameLoader
+
+N_FRAMES = 40
+
+
+def write_video(path: Path, n_frames: int = N_FRAMES, size: tuple[int, int] = (64, 48)) -> Path:
+    """A tiny mp4 whose frames differ (frame ``i`` has brightness ``5 * i``)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, size)
+    for i in range(n_frames):
+        writer.write(np.full((size[1], size[0], 3), 5 * i, dtype=np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_video(tmp_path_factory.mktemp("video") / "clip.mp4")
+
+
+@pytest.fixture
+def make_loader() -> Iterator:
+    loaders: list[FrameLoader] = []
+
+    def make(path: Path, **kwargs: int) -> FrameLoader:
+        loader = FrameLoader(path, **kwargs)
+        loaders.append(loader)
+        return loader
+
+    yield make
+    for loader in loaders:
+        loader.stop()
+
+
+def test_only_the_latest_request_is_served_and_carries_its_frame(qtbot: QtBot, video: Path, make_loader) -> None:
+    loader = make_loader(video)
+    results: list[tuple[int, int, np.ndarray]] = []
+    loader.frame_ready.connect(lambda rid, idx, image: results.append((rid, idx, image)))
+    loader.request(3)
+    loader.request(11)
+    latest = loader.request(27)
+    loader.start()
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=10_000)
+    qtbot.wait(100)
+    assert len(results) == 1 and loader.n_dropped == 2
+    request_id, frame_idx, image = results[0]
+    assert (request_id, frame_idx) == (latest, 27)
+    from pose_core.video.reader import VideoReader
+
+    with VideoReader(video) as reader:
+        np.testing.assert_array_equal(image, reader.read(27))
+
+
+def test_frames_match_the_video_reader_exactly(qtbot: QtBot, video: Path, make_loader) -> None:
+    from pose_core.video.reader import VideoReader
+
+    loader = make_loader(video)
+    opened: list[object] = []
+    loader.video_opened.connect(opened.append)
+    loader.start()
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    assert opened[0].n_frames == N_FRAMES
+    with VideoReader(video) as reader:
+        for frame_idx in (30, 2, 17):
+            with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as blocker:
+                loader.request(frame_idx)
+            assert blocker.args[1] == frame_idx
+            np.testing.assert_array_equal(blocker.args[2], reader.read(frame_idx))
+
+
+def test_cache_is_bounded_and_reused(qtbot: QtBot, video: Path, make_loader) -> None:
+    loader = make_loader(video, cache_frames=4)
+    loader.start()
+    for frame_idx in range(10):
+        with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+            loader.request(frame_idx)
+    assert len(loader.cache) == 4
+    decoded = loader.n_decoded
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as blocker:
+        loader.request(8)  # still cached
+    assert blocker.args[1] == 8 and loader.n_decoded == decoded
+
+
+def test_reads_ahead_while_playing(qtbot: QtBot, video: Path, make_loader) -> None:
+    loader = make_loader(video, read_ahead_frames=6)
+    loader.start()
+    loader.set_playing(True)
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+        loader.request(5)
+    qtbot.waitUntil(lambda: all(i in loader.cache for i in range(6, 12)), timeout=10_000)
+    assert 12 not in loader.cache
+
+
+def test_undecodable_video_reports_open_failed(qtbot: QtBot, tmp_path: Path, make_loader) -> None:
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video" * 100)
+    loader = make_loader(bad)
+    with qtbot.waitSignal(loader.open_failed, timeout=10_000) as blocker:
+        loader.start()
+    assert isinstance(blocker.args[0], DataError) and str(bad) in str(blocker.args[0])
+
+
+def test_video_deleted_while_open_reports_frame_failed(qtbot: QtBot, tmp_path: Path, make_loader) -> None:
+    path = write_video(tmp_path / "gone.mp4")
+    loader = make_loader(path)
+    loader.start()
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+        loader.request(0)
+    path.unlink()
+    with qtbot.waitSignal(loader.frame_failed, timeout=10_000) as blocker:
+        loader.request(20)
+    assert blocker.args[1] == 20
+    assert "deleted or moved" in str(blocker.args[2])
+
+
+def test_frame_cache_evicts_least_recently_used() -> None:
+    cache = FrameCache(2)
+    images = [np.full((2, 2, 3), i, dtype=np.uint8) for i in range(3)]
+    cache.put(0, images[0])
+    cache.put(1, images[1])
+    assert cache.get(0) is images[0]  # 0 is now the most recent
+    cache.put(2, images[2])
+    assert 1 not in cache and 0 in cache and 2 in cache
+    assert cache.nbytes() == 2 * images[0].nbytes
+
+
+def test_cache_holds_fewer_large_frames(
+    qtbot: QtBot, video: Path, make_loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pose_gui.workers import frame_loader
+
+    monkeypatch.setattr(frame_loader, "CACHE_BUDGET_BYTES", 64 * 48 * 3 * 10)  # room for 10 frames of this video
+    loader = make_loader(video, cache_frames=100)
+    loader.start()
+    for frame_idx in range(15):
+        with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+            loader.request(frame_idx)
+    assert loader.cache.max_frames == 10 and len(loader.cache) == 10
+    assert loader.cache.nbytes() <= frame_loader.CACHE_BUDGET_BYTES
