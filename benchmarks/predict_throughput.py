@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,13 +78,19 @@ def make_run(run_dir: Path, names: list[str], input_size: int) -> Path:
     return run_dir
 
 
-def bare_limit(names: list[str], input_size: int, batch_size: int, seconds: float) -> float:
-    """Images/s of the bare model's forward + decode on random channels-last tensors."""
+def bare_limit(names: list[str], input_size: int, batch_size: int, seconds: float, fused: bool) -> float:
+    """Images/s of the bare model's forward + decode on random channels-last tensors.
+
+    ``fused``: with BatchNorm folded into the convolutions, as pose-predict runs it.
+    """
     import torch
 
+    from pose_core.inference.predictor import fuse_batchnorm
     from pose_core.training.module import PoseLightningModule
 
     model = PoseLightningModule(keypoint_names=names, input_hw=(input_size, input_size)).model.eval()
+    if fused:
+        model = fuse_batchnorm(model)
     images = torch.randn(batch_size, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
     model.predict(images)
     n_images, start = 0, time.perf_counter()
@@ -134,29 +141,64 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
-def throughput(args: argparse.Namespace, work: Path, names: list[str]) -> dict[str, float]:
-    video = Path(args.video)
+def limits(names: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """Bare-model images/s, as trained and with BatchNorm folded (what pose-predict runs)."""
+    return {
+        "plain": bare_limit(names, 128, args.batch_size, args.limit_seconds, fused=False),
+        "fused": bare_limit(names, 128, args.batch_size, args.limit_seconds, fused=True),
+    }
+
+
+def one_repeat(args: argparse.Namespace, run_dir: Path, work: Path, names: list[str]) -> dict[str, float]:
+    """Limits before, the CLI, limits after: one set of figures measured close together."""
+    before = limits(names, args)
+    cli = run_cli(run_dir, Path(args.video), work / "out128", args.batch_size)
+    after = limits(names, args)
+    row = {
+        **cli,
+        "plain": (before["plain"] + after["plain"]) / 2,
+        "fused": (before["fused"] + after["fused"]) / 2,
+        "load": os.getloadavg()[0],
+    }
+    print(
+        f"  repeat: limit as trained {row['plain']:.1f} (before {before['plain']:.1f}, after {after['plain']:.1f}), "
+        f"folded {row['fused']:.1f} (before {before['fused']:.1f}, after {after['fused']:.1f}) images/s; "
+        f"whole {cli['whole_fps']:.1f} frames/s ({cli['wall_s']:.1f} s); loop {cli['loop_fps']:.1f} frames/s; "
+        f"RSS {cli['peak_rss_mib']:.0f} MiB; load {row['load']:.2f}",
+        flush=True,
+    )
+    return row
+
+
+def _stats(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:.2f} / {statistics.median(ordered):.2f} / {ordered[-1]:.2f}"
+
+
+def throughput(args: argparse.Namespace, work: Path, names: list[str]) -> None:
     run_dir = make_run(work / "run128", names, 128)
-    limit_before = bare_limit(names, 128, args.batch_size, args.limit_seconds)
-    cli = run_cli(run_dir, video, work / "out128", args.batch_size)
-    limit_after = bare_limit(names, 128, args.batch_size, args.limit_seconds)
-    limit = (limit_before + limit_after) / 2
-    print(f"\n== {video.name}: {cli['n_frames']} frames, resnet18 128x128, batch {args.batch_size} ==")
+    print(f"\n== {Path(args.video).name}, resnet18 128x128, batch {args.batch_size}, {args.repeats} repeat(s) ==")
+    rows = [one_repeat(args, run_dir, work, names) for _ in range(args.repeats)]
+    col = {key: [row[key] for row in rows] for key in rows[0]}
+    print("min / median / max over repeats:")
     print(
-        f"bare model forward + decode (limit): {limit:.1f} images/s (before {limit_before:.1f}, after {limit_after:.1f})"
+        f"limit as trained (images/s): {_stats(col['plain'])}; vs LP's bare {LP_BARE_FPS}: x{_stats([v / LP_BARE_FPS for v in col['plain']])}"
+    )
+    print(f"limit, BatchNorm folded (what pose-predict runs): {_stats(col['fused'])}")
+    print(
+        f"whole process (frames/s): {_stats(col['whole_fps'])}; vs LP {LP_WHOLE_FPS} (batch 64): "
+        f"x{_stats([v / LP_WHOLE_FPS for v in col['whole_fps']])}; vs LP {LP_WHOLE_FPS_B16} (batch 16): "
+        f"x{_stats([v / LP_WHOLE_FPS_B16 for v in col['whole_fps']])}  (goal x2)"
     )
     print(
-        f"whole process: {cli['wall_s']:.1f} s -> {cli['whole_fps']:.1f} frames/s  "
-        f"(x{cli['whole_fps'] / LP_WHOLE_FPS:.2f} vs LP {LP_WHOLE_FPS} at batch 64, "
-        f"x{cli['whole_fps'] / LP_WHOLE_FPS_B16:.2f} vs LP {LP_WHOLE_FPS_B16} at batch 16; goal x2)"
+        f"prediction loop (frames/s): {_stats(col['loop_fps'])}; vs LP loop {LP_LOOP_FPS}: x{_stats([v / LP_LOOP_FPS for v in col['loop_fps']])}"
     )
+    loop_vs_fused = [loop / limit for loop, limit in zip(col["loop_fps"], col["fused"], strict=True)]
+    loop_vs_plain = [loop / limit for loop, limit in zip(col["loop_fps"], col["plain"], strict=True)]
     print(
-        f"prediction loop: {cli['loop_fps']:.1f} frames/s  ({100 * cli['loop_fps'] / limit:.0f}% of the limit, goal 90%; "
-        f"x{cli['loop_fps'] / LP_LOOP_FPS:.2f} vs LP loop {LP_LOOP_FPS})"
+        f"loop / folded limit: {_stats(loop_vs_fused)}; loop / as-trained limit: {_stats(loop_vs_plain)}  (goal 0.90)"
     )
-    print(f"peak RSS: {cli['peak_rss_mib']:.0f} MiB  (LP {LP_PEAK_RSS_MIB} MiB)")
-    print(f"limit vs LP's bare figure: x{limit / LP_BARE_FPS:.2f} (machine speed now vs the reference run)")
-    return cli
+    print(f"peak RSS (MiB): {_stats(col['peak_rss_mib'])}  (LP {LP_PEAK_RSS_MIB})")
 
 
 def memory(args: argparse.Namespace, work: Path, names: list[str]) -> None:
@@ -180,7 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", default=str(DATA / "videos" / "test_vid.mp4"))
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--limit-seconds", type=float, default=15.0, help="duration of each bare-model measurement")
+    parser.add_argument("--limit-seconds", type=float, default=10.0, help="duration of each bare-model measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of (limits, pose-predict, limits)")
     parser.add_argument("--memory-frames", type=int, default=20000, help="0 skips the memory check")
     parser.add_argument("--memory-input-size", type=int, default=64, help="model input of the memory check")
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one under /tmp)")
