@@ -156,8 +156,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m pose_core.cli train|... ARGS``: the subcommand form the GUI launches."""
+    from pose_core.inference.cli import predict_main
+
     args = list(sys.argv[1:] if argv is None else argv)
-    commands = {"train": train_main}
+    commands = {"train": train_main, "predict": predict_main}
     if not args or args[0] not in commands:
         print(f"usage: python -m pose_core.cli {{{','.join(commands)}}} [ARGS...]", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -328,6 +328,23 @@ def evaluate_labeled_frames(
     return summarize_errors(error_px, split_list)
 
 
+def predict_videos(cfg: DictConfig, run_dir: Path, checkpoint: Path, writer: EventWriter, fits: dict[str, Any]) -> None:
+    """Predicts the test videos (``eval.*``) and writes their PCA error files next to them."""
+    from pose_core.inference.after_training import predict_videos_after_training
+    from pose_core.io.predictions import read_predictions_csv, write_error_csv
+
+    written = predict_videos_after_training(cfg, run_dir, checkpoint, writer)
+    for path in written:
+        if path.suffix != ".csv" or path.stem.endswith("_temporal_norm"):
+            continue
+        table = read_predictions_csv(path)
+        for name, pca in fits.items():
+            error_px = pca.keypoint_error_px(table.preds[..., :2])
+            write_error_csv(
+                path.with_name(f"{path.stem}_{name}_error.csv"), table.keypoint_names, error_px, table.index
+            )
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """Human-readable per-split pixel errors, one line per split."""
     lines = []
@@ -416,6 +433,8 @@ def _train(
     writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
     best_module = load_module(best, map_location=module.device)
     summary = evaluate_labeled_frames(best_module, datamodule, labels, run_dir, fits)
+    if cfg.eval.predict_vids_after_training and not stop_cb.stop_requested:
+        predict_videos(cfg, run_dir, best, writer, fits)
     result = RunResult(run_dir, status, best, last, summary, int(trainer.current_epoch))
     atomic_write_text(run_dir / SUMMARY_FILENAME, json.dumps(_summary_payload(result, cfg), indent=2, allow_nan=False))
     writer.emit(status, epoch=trainer.current_epoch, global_step=trainer.global_step, summary=summary)
