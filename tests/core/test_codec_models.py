@@ -28,7 +28,7 @@ def test_encode_decode_roundtrip_is_subpixel() -> None:
     assert torch.allclose(targets.sum(dim=(-2, -1)), torch.ones(1, 3))
     decoded, likelihood, _ = codec.decode(torch.log(targets.clamp_min(1e-30)))
     assert (decoded - xy).abs().max() < 0.2
-    assert (likelihood > 0.9).all()
+    assert (likelihood > 0.95).all()  # a confident heatmap reaches a likelihood near 1
     assert mask.all()
 
 
