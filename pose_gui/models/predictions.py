@@ -25,6 +25,7 @@ from pose_core.errors import DataError
 
 VIDEO_PREDS_DIRNAME = "video_preds"
 PROBLEM_LOW_LIKELIHOOD = 1
+PROBLEM_LIKELIHOOD = 0.5  # a frame is a problem when a keypoint's likelihood is below this (or the slider)
 PROBLEM_JUMP = 2
 PROBLEM_PCA = 4
 DEFAULT_JUMP_PX = 20.0
@@ -260,8 +261,13 @@ def problem_scores(xy_lik: np.ndarray, pca: tuple[np.ndarray, float] | None = No
 
 
 def flag_problems(scores: ProblemScores, threshold: float, jump_px: float = DEFAULT_JUMP_PX) -> FrameProblems:
-    """Flag frames with a keypoint below ``threshold``, a jump above ``jump_px`` or an outlying PCA error (fast)."""
-    flags = np.where(scores.min_likelihood < threshold, PROBLEM_LOW_LIKELIHOOD, 0)
+    """Flag frames with a keypoint below the likelihood limit, a jump above ``jump_px`` or an outlying PCA error.
+
+    The likelihood limit is ``threshold`` (the display slider) but at most
+    :data:`PROBLEM_LIKELIHOOD`: with many keypoints nearly every frame has one a little under the
+    usual 0.9 drawing threshold, while keypoints under 0.5 are the ones that are wrong.
+    """
+    flags = np.where(scores.min_likelihood < min(threshold, PROBLEM_LIKELIHOOD), PROBLEM_LOW_LIKELIHOOD, 0)
     flags |= np.where(scores.jump_px > jump_px, PROBLEM_JUMP, 0)
     if scores.pca_error_px is not None:
         flags |= np.where(scores.pca_error_px > scores.pca_limit_px, PROBLEM_PCA, 0)
