@@ -25,11 +25,9 @@ def _measure(repeats: int) -> tuple[list[float], list[float], list[float]]:
     from pose_core.example import generate_example_project
     from pose_core.project import Project
     from pose_gui.models.state import AppState
-    from pose_gui.qt_compat import apply_workarounds
     from pose_gui.views.config_editor import ConfigEditorPane
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    apply_workarounds()
     with tempfile.TemporaryDirectory() as tmp:
         folder = generate_example_project(Path(tmp) / "example", n_labeled=20, n_video_frames=30, n_videos=1)
         state = AppState()

@@ -150,9 +150,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     import pose_core.io.predictions  # noqa: F401  # the window has imported pandas when it opened the project
-    from pose_gui.qt_compat import apply_workarounds
 
-    apply_workarounds()
     app = QApplication([])
     from pose_gui.models.state import AppState
     from pose_gui.views.video_review import VideoReviewPane
