@@ -180,6 +180,7 @@ def test_config_describes_the_project(project: Path) -> None:
     assert (data_dir / data["csv_file"]).is_file()
     assert sorted(p.name for p in (data_dir / data["video_dir"]).glob("*.mp4")) == ["example_0.mp4"]
     assert config["model"] == {"model_name": "example"}
+    assert config["training"] == {"max_epochs": 12}
     marker = json.loads((project / MARKER_NAME).read_text())
     assert marker["version"] == EXAMPLE_VERSION and marker["seed"] == 0
     assert "seed 0" in (project / "README.md").read_text()
