@@ -265,7 +265,7 @@ def test_revert_returns_to_the_file(qtbot: QtBot, example_project: Path) -> None
     qtbot.mouseClick(pane.revert_button, Qt.MouseButton.LeftButton)
     _wait_checked(qtbot, pane)
     assert not pane.has_unsaved_edits()
-    assert _editor(pane, "training.max_epochs", NumberEditor).spin.value() == 20
+    assert _editor(pane, "training.max_epochs", NumberEditor).spin.value() == 12  # the example config says 12
     assert pane.saved_config_path() == example_project / "config.yaml"
 
 
@@ -294,7 +294,7 @@ def test_preset_is_previewed_then_applied(qtbot: QtBot, example_project: Path, d
     pane.preset_combo.setCurrentText("fast CPU check")
     qtbot.mouseClick(pane.preset_button, Qt.MouseButton.LeftButton)
     (_title, intro, diff_text) = diff_log.shown[-1]
-    assert "training.max_epochs: 20 → 2" in intro
+    assert "training.max_epochs: 12 → 2" in intro
     assert "max_epochs: 2" in diff_text
     assert _editor(pane, "training.max_epochs", NumberEditor).spin.value() == 2
     assert _editor(pane, "training.imgaug", ChoiceEditor).combo.currentText() == "none"
