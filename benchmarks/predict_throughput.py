@@ -199,6 +199,14 @@ def throughput(args: argparse.Namespace, work: Path, names: list[str]) -> None:
         f"loop / folded limit: {_stats(loop_vs_fused)}; loop / as-trained limit: {_stats(loop_vs_plain)}  (goal 0.90)"
     )
     print(f"peak RSS (MiB): {_stats(col['peak_rss_mib'])}  (LP {LP_PEAK_RSS_MIB})")
+    # The machine's speed varies with other users' load: scale LP's figures by how fast the bare
+    # model runs now compared with LP's reference run (limit as trained / LP's bare figure).
+    speed = [plain / LP_BARE_FPS for plain in col["plain"]]
+    whole_norm = [whole / (LP_WHOLE_FPS * s) for whole, s in zip(col["whole_fps"], speed, strict=True)]
+    loop_norm = [loop / (LP_LOOP_FPS * s) for loop, s in zip(col["loop_fps"], speed, strict=True)]
+    print(
+        f"scaled to the machine's speed now: whole process x{_stats(whole_norm)} vs LP, loop x{_stats(loop_norm)} vs LP"
+    )
 
 
 def memory(args: argparse.Namespace, work: Path, names: list[str]) -> None:
