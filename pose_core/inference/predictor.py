@@ -170,13 +170,12 @@ class Predictor:
         Raises:
             RunError: The file is missing, not a PoseDesk checkpoint, or has other keypoints.
         """
-        from pose_core.training.module import load_module
+        from pose_core.models.checkpoint import load_pose_model
 
         torch_device = resolve_device(device)
-        module = load_module(Path(checkpoint), map_location=torch_device)
-        check_keypoint_names(Path(checkpoint), module.keypoint_names, expected_keypoints)
-        input_hw = (int(module.codec.input_hw[0]), int(module.codec.input_hw[1]))
-        return cls(module.model, module.keypoint_names, input_hw, torch_device, Path(checkpoint))
+        loaded = load_pose_model(Path(checkpoint), map_location=torch_device)
+        check_keypoint_names(Path(checkpoint), loaded.keypoint_names, expected_keypoints)
+        return cls(loaded.model, loaded.keypoint_names, loaded.input_hw, torch_device, Path(checkpoint))
 
     @classmethod
     def from_run(

@@ -92,6 +92,33 @@ def test_from_run_refuses_a_checkpoint_of_other_keypoints(tmp_path: Path, tiny_c
         Predictor.from_run(run_dir, device="cpu")
 
 
+def test_prediction_loads_the_model_without_lightning(tiny_run: TinyRun) -> None:
+    """Prediction start-up skips pytorch_lightning's ~2 s import: the checkpoint is plain data."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pose_core.inference.predictor import Predictor; "
+        f"p = Predictor.from_run({str(tiny_run.run_dir)!r}, device='cpu'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytorch_lightning', 'lightning', 'torchmetrics')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", "torch-dict"])
+def test_a_file_that_is_not_a_posedesk_checkpoint_is_refused(
+    tmp_path: Path, content: bytes | str, tiny_run: TinyRun
+) -> None:
+    ckpt = tmp_path / "model.ckpt"
+    if content == "torch-dict":
+        torch.save({"state_dict": {}}, ckpt)  # readable, but not ours
+    else:
+        ckpt.write_bytes(content)  # type: ignore[arg-type]
+    with pytest.raises(RunError, match=r"model\.ckpt.*(not a readable PoseDesk|not a PoseDesk) checkpoint"):
+        Predictor.from_run(tiny_run.run_dir, checkpoint=ckpt, device="cpu")
+
+
 def test_predict_frames_matches_training_preprocessing_in_frame_pixels(predictor: Predictor, tiny_run: TinyRun) -> None:
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (90, 120, 3), dtype=np.uint8), rng.integers(0, 256, (50, 40, 3), dtype=np.uint8)]
