@@ -1,8 +1,10 @@
 """ConfigDocument: the config file the config editor edits, as YAML text and as a plain nested dict.
 
 No Qt here. The document keeps the text exactly as written (comments, Lightning Pose keys,
-interpolations such as ``${data.video_dir}``) until the form changes a value; then the text is
-regenerated from the dict, so every key and value survives. :meth:`ConfigDocument.check` builds the
+interpolations such as ``${data.video_dir}``); a value changed in the form is changed in place in
+the text (:func:`pose_core.config.yaml_edit.edit_yaml_value`), so comments and layout survive too.
+Only when that cannot be done (a block-style list, a removed key) is the text regenerated from the
+dict, which keeps every key and value but not the comments. :meth:`ConfigDocument.check` builds the
 typed config the way :func:`pose_core.config.io.load_config` does (unknown keys, types,
 interpolations, relative paths) and collects every problem as a :class:`ConfigIssue` per key,
 plus the disagreements between the config's keypoints and the project's labels.
@@ -28,6 +30,7 @@ from pose_core.config.io import (
 )
 from pose_core.config.schema import schema_fields
 from pose_core.config.validate import ConfigIssue, validate_config
+from pose_core.config.yaml_edit import edit_yaml_value
 from pose_core.errors import ConfigError
 
 MAX_TYPE_ERRORS = 50  # stop collecting wrong-typed keys after this many (a file that is not a config)
@@ -83,6 +86,18 @@ def set_value(data: dict[str, Any], key: str, value: Any) -> None:
             node[part] = child
         node = child
     node[parts[-1]] = value
+
+
+def leaf_values(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value for every non-mapping value of a nested dict (lists are values)."""
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and value:
+            out.update(leaf_values(value, key + "."))
+        else:
+            out[key] = value
+    return out
 
 
 def unified_diff(old_text: str, new_text: str, name: str) -> str:
@@ -227,21 +242,45 @@ class ConfigDocument:
         if get_value(self.data, key, object()) == value and has_value(self.data, key):
             return
         set_value(self.data, key, copy.deepcopy(value))
-        self._regenerate_text()
+        self.text = self.text_for(self.data, {key: value})
 
     def set_data(self, data: dict[str, Any]) -> None:
-        """Replaces the whole dict (a preset applied); the text is regenerated."""
+        """Replaces the whole dict (a preset applied); the text follows (see :meth:`text_for`)."""
+        new_text = self.text_for(data)
         self.data = copy.deepcopy(data)
         self.syntax_error = None
-        self._regenerate_text()
+        self.text = new_text
 
-    def _regenerate_text(self) -> None:
-        """The text from the dict; the saved text itself (comments included) when the values are back to it."""
+    def text_for(self, data: dict[str, Any], changes: dict[str, Any] | None = None) -> str:
+        """The text that holds ``data``, keeping the file's comments where it can.
+
+        The saved text when the values are back to it; else the current text with the changed
+        values edited in place (comments kept); else ``data`` dumped.
+
+        Args:
+            data: The whole new dict.
+            changes: The dotted keys that changed and their values; None = compare with :attr:`data`.
+        """
+        if self._parses_to(self.saved_text, data):
+            return self.saved_text
+        if changes is None:
+            old, new = leaf_values(self.data), leaf_values(data)
+            changes = {key: value for key, value in new.items() if key not in old or old[key] != value}
+            if any(key not in new for key in old):
+                changes = None
+        text: str | None = self.text if changes is not None and self.syntax_error is None else None
+        for key, value in (changes or {}).items():
+            text = edit_yaml_value(text, key, value) if text is not None else None
+        if text is not None and self._parses_to(text, data):
+            return text
+        return dump_yaml(data)
+
+    def _parses_to(self, text: str, data: dict[str, Any]) -> bool:
         try:
-            saved = yaml.safe_load(self.saved_text)
-        except yaml.YAMLError:
-            saved = None
-        self.text = self.saved_text if saved == self.data else dump_yaml(self.data)
+            parsed = OmegaConf.to_container(parse_yaml_text(text, str(self.path)), resolve=False)
+        except ConfigError:
+            return False
+        return parsed == data
 
     def value(self, key: str, default: Any = None) -> Any:
         """The value written at ``key`` (``default`` when the file does not set it)."""

@@ -838,14 +838,14 @@ class ConfigEditorPane(QWidget):
             self.state.post_message(f"The preset '{preset.name}' changes nothing in this config.", 5000)
             return
         from pose_core.config.presets import apply_preset
-        from pose_gui.models.config_document import dump_yaml, unified_diff
+        from pose_gui.models.config_document import unified_diff
 
         new_data = apply_preset(doc.data, preset)
         lines = "\n".join(f"• {key}: {old!r} → {new!r}" for key, old, new in changes)
         intro = (
             f"{preset.description}\n\nThe preset '{preset.name}' changes:\n{lines}\n\n(Not saved until you click Save.)"
         )
-        diff = unified_diff(doc.text, dump_yaml(new_data), doc.path.name)
+        diff = unified_diff(doc.text, doc.text_for(new_data), doc.path.name)
         if confirm_diff(self, f"Apply the preset '{preset.name}'?", intro, diff, "Apply"):
             doc.set_data(new_data)
             self._set_yaml_text(doc.text)

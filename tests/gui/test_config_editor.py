@@ -150,6 +150,23 @@ def test_change_backbone_epochs_and_losses_then_save_and_reopen(
     del state
 
 
+def test_form_edits_keep_the_comments_of_the_file(qtbot: QtBot, example_project: Path, diff_log: DiffLog) -> None:
+    config_path = example_project / "config.yaml"
+    text = config_path.read_text(encoding="utf-8")
+    text = "# Reviewed by the lab on Monday\n" + text + "# end of file note\n"
+    config_path.write_text(text, encoding="utf-8")
+    pane, _state = _make_pane(qtbot, example_project)
+    _editor(pane, "training.max_epochs", NumberEditor).spin.setValue(4)
+    _editor(pane, "model.backbone", ChoiceEditor).combo.setCurrentText("resnet34")
+    _save(qtbot, pane)
+    saved = config_path.read_text(encoding="utf-8")
+    assert saved.startswith("# Reviewed by the lab on Monday\n") and saved.endswith("# end of file note\n")
+    assert load_config(config_path).cfg.training.max_epochs == 4
+    changed = [line for line in saved.splitlines() if line not in text.splitlines()]
+    assert len(changed) == 2, changed  # exactly the two edited lines
+    assert "max_epochs: 4" in diff_log.shown[-1][2]
+
+
 def test_saving_can_be_cancelled_at_the_diff(qtbot: QtBot, example_project: Path, diff_log: DiffLog) -> None:
     pane, _state = _make_pane(qtbot, example_project)
     before = (example_project / "config.yaml").read_text(encoding="utf-8")
@@ -157,7 +174,7 @@ def test_saving_can_be_cancelled_at_the_diff(qtbot: QtBot, example_project: Path
     diff_log.answer = False
     _save(qtbot, pane)
     assert (example_project / "config.yaml").read_text(encoding="utf-8") == before
-    assert "+  early_stopping: true" in diff_log.shown[-1][2]
+    assert "early_stopping: true" in diff_log.shown[-1][2]
     assert pane.has_unsaved_edits()
 
 
