@@ -25,10 +25,12 @@ def format_flow_value(value: Any) -> str:
 
 
 def _child(mapping: yaml.MappingNode, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+    """The entry ``name`` of a mapping; the last one when the key is repeated (the one that counts)."""
+    found = None
     for key_node, value_node in mapping.value:
         if isinstance(key_node, yaml.ScalarNode) and key_node.value == name:
-            return key_node, value_node
-    return None
+            found = key_node, value_node
+    return found
 
 
 def _is_editable_in_place(node: yaml.Node) -> bool:
@@ -98,6 +100,29 @@ def _insert(text: str, mapping: yaml.MappingNode, parts: list[str], value: Any, 
     if pos == len(text) and text and not text.endswith("\n"):
         block = "\n" + block
     return text[:pos] + block + text[pos:]
+
+
+def _find(root: yaml.Node | None, parts: list[str]) -> tuple[yaml.Node, yaml.Node] | None:
+    """The (key node, value node) of a dotted key in a composed document, or None."""
+    found = None
+    node = root
+    for part in parts:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        found = _child(node, part)
+        if found is None:
+            return None
+        node = found[1]
+    return found
+
+
+def key_line(text: str, key: str) -> int | None:
+    """The 1-based line where the dotted ``key`` is written in a YAML text (None: absent or unparsable)."""
+    try:
+        found = _find(yaml.compose(text, Loader=yaml.SafeLoader), key.split("."))
+    except yaml.YAMLError:
+        return None
+    return None if found is None else found[0].start_mark.line + 1
 
 
 def edit_yaml_value(text: str, key: str, value: Any) -> str | None:

@@ -20,10 +20,7 @@ from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFrame,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -35,18 +32,30 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTabWidget,
     QTextEdit,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from pose_core.config.schema import SchemaField, schema_fields, schema_groups
+from pose_core.config.schema import schema_fields
 from pose_core.config.validate import ConfigIssue
+from pose_core.config.yaml_edit import key_line
 from pose_core.errors import ConfigError
 from pose_gui import dialogs
 from pose_gui.models.config_document import YAML_KEY, CheckResult, ConfigDocument
 from pose_gui.models.state import AppState
 from pose_gui.style import ERROR_COLOR
+from pose_gui.views.config_widgets import (
+    ERROR_STYLE,
+    HELP_STYLE,
+    FieldRow,
+    Foldable,
+    bold_label,
+    confirm_diff,
+    field_advanced,
+    field_loss,
+    group_meta,
+    subgroup_title,
+)
 from pose_gui.widgets.config_fields import FieldEditor, ListEditor, PathEditor, make_editor
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
@@ -56,154 +65,7 @@ if TYPE_CHECKING:
 SECTION_ORDER = ("data", "model", "training", "losses", "eval", "callbacks")
 YAML_APPLY_DELAY_MS = 400  # the YAML text is parsed this long after the last keystroke
 CHECK_DELAY_MS = 120  # the config is checked this long after the last form edit
-LABEL_WIDTH_PX = 230
-ERROR_STYLE = f"color: {ERROR_COLOR};"
-HELP_STYLE = "color: palette(mid); font-size: 90%;"
 _LINE_RE = re.compile(r"at line (\d+), column (\d+)")
-
-
-def confirm_diff(parent: QWidget, title: str, intro: str, diff_text: str, accept_text: str) -> bool:
-    """Show a diff and ask whether to go ahead (a function of its own so tests can replace it).
-
-    Args:
-        parent: The window the dialog belongs to.
-        title: Window title.
-        intro: What will happen, above the diff.
-        diff_text: The unified diff.
-        accept_text: Text of the button that goes ahead.
-
-    Returns:
-        True if the user chose to go ahead.
-    """
-    dialog = QDialog(parent)
-    dialog.setWindowTitle(title)
-    layout = QVBoxLayout(dialog)
-    label = QLabel(intro)
-    label.setWordWrap(True)
-    layout.addWidget(label)
-    view = QPlainTextEdit(diff_text or "(no change)")
-    view.setReadOnly(True)
-    view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-    view.setMinimumSize(640, 360)
-    layout.addWidget(view)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-    buttons.addButton(accept_text, QDialogButtonBox.ButtonRole.AcceptRole)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    layout.addWidget(buttons)
-    return dialog.exec() == QDialog.DialogCode.Accepted
-
-
-def _group_meta() -> dict[str, dict[str, Any]]:
-    return dict(schema_groups())
-
-
-def _field_loss(field: SchemaField, groups: dict[str, dict[str, Any]]) -> str | None:
-    """The loss a field belongs to (its own metadata or its group's)."""
-    if field.metadata.get("loss"):
-        return str(field.metadata["loss"])
-    parts = field.key.split(".")
-    for n in range(len(parts) - 1, 0, -1):
-        loss = groups.get(".".join(parts[:n]), {}).get("loss")
-        if loss:
-            return str(loss)
-    return None
-
-
-def _field_advanced(field: SchemaField, groups: dict[str, dict[str, Any]]) -> bool:
-    parts = field.key.split(".")
-    return bool(field.metadata.get("advanced")) or any(
-        groups.get(".".join(parts[:n]), {}).get("advanced") for n in range(2, len(parts))
-    )
-
-
-def _subgroup_title(field: SchemaField, groups: dict[str, dict[str, Any]]) -> str:
-    """The title of the field's group below the section (``Temporal``, ``Network input size``...)."""
-    parts = field.key.split(".")
-    titles = [groups.get(".".join(parts[:n]), {}).get("title", "") for n in range(2, len(parts))]
-    return " › ".join(t for t in titles if t)
-
-
-def _bold(text: str, point_delta: int = 0) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSize(font.pointSize() + point_delta)
-    label.setFont(font)
-    return label
-
-
-class FieldRow(QWidget):
-    """One field of the form: title, editor, help line and the error message in red."""
-
-    def __init__(self, editor: FieldEditor, subgroup: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.editor = editor
-        md = editor.field.metadata
-        tip = f"{editor.key}\n\n{md.get('help', '')}"
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 2, 0, 2)
-        layout.setVerticalSpacing(1)
-        title = f"{subgroup} › {md.get('title', editor.key)}" if subgroup else md.get("title", editor.key)
-        self.title = QLabel(title)
-        self.title.setToolTip(tip)
-        self.title.setFixedWidth(LABEL_WIDTH_PX)
-        self.title.setWordWrap(True)
-        editor.setToolTip(tip)
-        self.help = QLabel(f"{md.get('help', '')}  ({editor.key})")
-        self.help.setWordWrap(True)
-        self.help.setStyleSheet(HELP_STYLE)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.hide()
-        layout.addWidget(self.title, 0, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(editor, 0, 1)
-        layout.addWidget(self.help, 1, 1)
-        layout.addWidget(self.error, 2, 1)
-        layout.setColumnStretch(1, 1)
-
-    def set_messages(self, messages: list[str]) -> None:
-        """Show the field's problems (none = not red)."""
-        self.error.setText("\n".join(messages))
-        self.error.setVisible(bool(messages))
-        self.title.setStyleSheet(ERROR_STYLE if messages else "")
-        self.editor.setStyleSheet(f"QLineEdit, QAbstractSpinBox, QComboBox {{ border: 1px solid {ERROR_COLOR}; }}"
-                                  if messages else "")  # fmt: skip
-
-    def has_error(self) -> bool:
-        """True while the field shows a problem."""
-        return self.error.isVisibleTo(self) or bool(self.error.text())
-
-
-class Foldable(QWidget):
-    """A "▸ Advanced settings" button that shows or hides a box of rows."""
-
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
-        self.button = QToolButton()
-        self.button.setText(text)
-        self.button.setCheckable(True)
-        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.button.setArrowType(Qt.ArrowType.RightArrow)
-        self.button.setAutoRaise(True)
-        self.button.toggled.connect(self._on_button_toggled)
-        self.body = QWidget()
-        self.body_layout = QVBoxLayout(self.body)
-        self.body_layout.setContentsMargins(16, 0, 0, 0)
-        self.body.hide()
-        layout.addWidget(self.button)
-        layout.addWidget(self.body)
-
-    def _on_button_toggled(self, checked: bool) -> None:
-        self.button.setArrowType(Qt.ArrowType.DownArrow if checked else Qt.ArrowType.RightArrow)
-        self.body.setVisible(checked)
-
-    def set_open(self, is_open: bool) -> None:
-        """Unfold (True) or fold (False)."""
-        self.button.setChecked(is_open)
 
 
 class ConfigEditorPane(QWidget):
@@ -222,7 +84,7 @@ class ConfigEditorPane(QWidget):
         self.result: CheckResult | None = None
         self.rows: dict[str, FieldRow] = {}
         self.local_errors: dict[str, str] = {}
-        self._groups = _group_meta()
+        self._groups = group_meta()
         self._fields = list(schema_fields())
         self._check_thread: TaskThread | None = None
         self._check_pending = False
@@ -275,7 +137,7 @@ class ConfigEditorPane(QWidget):
 
     def _build_header(self) -> QHBoxLayout:
         header = QHBoxLayout()
-        self.title = _bold("", 2)
+        self.title = bold_label("", 2)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self.title, 1)
         self.preset_combo = QComboBox()
@@ -347,15 +209,15 @@ class ConfigEditorPane(QWidget):
             layout.addWidget(note)
             self.loss_notes[name] = note
         fields = [f for f in self._fields if f.key.split(".", 1)[0] == name]
-        n_advanced = sum(_field_advanced(f, self._groups) for f in fields)
+        n_advanced = sum(field_advanced(f, self._groups) for f in fields)
         foldable = Foldable(f"Advanced settings ({n_advanced})")
         for field in fields:
             editor = make_editor(field)
-            row = FieldRow(editor, _subgroup_title(field, self._groups))
+            row = FieldRow(editor, subgroup_title(field, self._groups))
             self.rows[field.key] = row
             editor.edited.connect(lambda value, key=field.key: self._on_field_edited(key, value))
             editor.local_error_changed.connect(lambda msg, key=field.key: self._on_field_local_error(key, msg))
-            target = foldable.body_layout if _field_advanced(field, self._groups) else layout
+            target = foldable.body_layout if field_advanced(field, self._groups) else layout
             target.addWidget(row)
         if n_advanced:
             layout.addWidget(foldable)
@@ -557,7 +419,7 @@ class ConfigEditorPane(QWidget):
         losses = doc.value("model.losses_to_use", []) if doc is not None else []
         losses = list(losses) if isinstance(losses, list) else []
         for field in self._fields:
-            loss = _field_loss(field, self._groups)
+            loss = field_loss(field, self._groups)
             visible = loss is None or (loss in losses) or (loss == "any" and bool(losses))
             self.rows[field.key].setVisible(visible)
         self.loss_notes["losses"].setVisible(not losses)
@@ -714,7 +576,7 @@ class ConfigEditorPane(QWidget):
                 if match:
                     return int(match.group(1))
             if key != YAML_KEY:
-                return _key_line(self.yaml_edit.toPlainText(), key)
+                return key_line(self.yaml_edit.toPlainText(), key)
         return None
 
     def _show_status(self) -> None:
@@ -890,13 +752,3 @@ class ConfigEditorPane(QWidget):
         self.banner.hide()
         self._update_title()
         self._show_status()
-
-
-def _key_line(text: str, key: str) -> int | None:
-    """The 1-based line where a dotted key's last part is written in YAML text (best effort)."""
-    leaf = key.rsplit(".", 1)[-1]
-    pattern = re.compile(rf"^\s*{re.escape(leaf)}\s*:")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
-            return number
-    return None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pose_core.config.yaml_edit import edit_yaml_value, format_flow_value
+from pose_core.config.yaml_edit import edit_yaml_value, format_flow_value, key_line
 
 CONFIG = """\
 # My mouse experiment, reviewed by J.
@@ -106,3 +106,16 @@ def test_an_empty_text_gets_the_key() -> None:
 @pytest.mark.parametrize("value", [None, True, 1e-5, "yes", "123", "", [1, "x"], "a: b"])
 def test_flow_values_read_back_as_themselves(value: Any) -> None:
     assert yaml.safe_load(f"k: {format_flow_value(value)}")["k"] == value
+
+
+def test_key_line_finds_the_dotted_key_not_a_namesake() -> None:
+    lines = CONFIG.splitlines()
+    assert key_line(CONFIG, "data.image_resize_dims.height") == lines.index("    height: 128") + 1
+    assert key_line(CONFIG, "eval.conf.a") == len(lines)
+    assert key_line(CONFIG, "training.nope") is None
+    assert key_line("a: [1\n", "a") is None
+
+
+def test_a_repeated_key_is_found_where_it_counts() -> None:
+    text = "training:\n  max_epochs: 3\ntraining:\n  max_epoch: 3\n"
+    assert key_line(text, "training.max_epoch") == 4
