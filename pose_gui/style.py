@@ -1,10 +1,11 @@
-"""Colours and small drawing helpers shared by panes: keypoint colours, run-status colours, icons."""
+"""Colours and small drawing helpers shared by panes: keypoint colours, run-status colours, icons, headings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QLabel
 
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 ICON_PATH = RESOURCES_DIR / "posedesk.svg"
@@ -43,3 +44,13 @@ def color_swatch(color: QColor, size_px: int = 12) -> QIcon:
 def app_icon() -> QIcon:
     """The PoseDesk icon (an empty icon if the resource file is missing)."""
     return QIcon(str(ICON_PATH)) if ICON_PATH.is_file() else QIcon()
+
+
+def bold_label(text: str, point_delta: int = 0) -> QLabel:
+    """A bold label (a heading), ``point_delta`` points larger than the default font."""
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSize(font.pointSize() + point_delta)
+    label.setFont(font)
+    return label

@@ -43,13 +43,12 @@ from pose_core.errors import ConfigError
 from pose_gui import dialogs
 from pose_gui.models.config_document import YAML_KEY, CheckResult, ConfigDocument
 from pose_gui.models.state import AppState
-from pose_gui.style import ERROR_COLOR
+from pose_gui.style import ERROR_COLOR, bold_label
 from pose_gui.views.config_widgets import (
     ERROR_STYLE,
     HELP_STYLE,
     FieldRow,
     Foldable,
-    bold_label,
     confirm_diff,
     field_advanced,
     field_loss,

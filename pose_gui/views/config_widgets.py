@@ -93,16 +93,6 @@ def subgroup_title(field: SchemaField, groups: dict[str, dict[str, Any]]) -> str
     return " › ".join(t for t in titles if t)
 
 
-def bold_label(text: str, point_delta: int = 0) -> QLabel:
-    """A bold label, ``point_delta`` points larger than the default font."""
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSize(font.pointSize() + point_delta)
-    label.setFont(font)
-    return label
-
-
 class FieldRow(QWidget):
     """One field of the form: title, editor, help line and the error message in red."""
 

@@ -34,7 +34,7 @@ from pose_gui.models.keypoints import KeypointCountsModel
 from pose_gui.models.runs import SORT_ROLE, RunsTableModel
 from pose_gui.models.state import AppState
 from pose_gui.models.videos import VideosTableModel
-from pose_gui.style import app_icon, keypoint_colors
+from pose_gui.style import app_icon, bold_label, keypoint_colors
 from pose_gui.views.thumbnail_grid import MAX_THUMBNAILS, ThumbnailGrid
 from pose_gui.workers.tasks import TaskThread, stop_thread
 from pose_gui.workers.video_probe import VideoProbeWorker
@@ -44,15 +44,6 @@ if TYPE_CHECKING:
     from pose_core.project import Project, RunInfo
 
 RUNS_POLL_MS = 3000  # re-read the runs this often while one of them is running
-
-
-def _heading(text: str, point_delta: int = 2) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSize(font.pointSize() + point_delta)
-    label.setFont(font)
-    return label
 
 
 def _section(title: QLabel, body: QWidget, *extra: QWidget, footer: QWidget | None = None) -> QWidget:
@@ -98,7 +89,7 @@ class WelcomePage(QWidget):
         icon = QLabel()
         icon.setPixmap(app_icon().pixmap(72, 72))
         layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(_heading("PoseDesk", 10), 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(bold_label("PoseDesk", 10), 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(
             QLabel("Markerless animal pose estimation on an ordinary computer."), 0, Qt.AlignmentFlag.AlignHCenter
         )
@@ -109,7 +100,7 @@ class WelcomePage(QWidget):
         recent.setMaximumWidth(820)
         recent_layout = QVBoxLayout(recent)
         recent_layout.setContentsMargins(0, 0, 0, 0)
-        recent_layout.addWidget(_heading("Recent projects", 1))
+        recent_layout.addWidget(bold_label("Recent projects", 1))
         self.recent_list = QListWidget()
         self.recent_list.setToolTip("Double-click to open")
         self.recent_list.itemActivated.connect(self._on_recent_list_item_activated)
@@ -202,7 +193,7 @@ class ProjectPage(QWidget):
 
     def _build_header(self) -> QVBoxLayout:
         header = QVBoxLayout()
-        self.title_label = _heading("", 8)
+        self.title_label = bold_label("", 8)
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setStyleSheet("color: #5f6368;")
@@ -215,11 +206,11 @@ class ProjectPage(QWidget):
 
     def _build_keypoints(self) -> QWidget:
         self.keypoints_view = _table(self.keypoints_model, 0)
-        return _section(_heading("Keypoints", 1), self.keypoints_view)
+        return _section(bold_label("Keypoints", 1), self.keypoints_view)
 
     def _build_thumbnails(self) -> QWidget:
         self.thumbnails = ThumbnailGrid()
-        self.frames_heading = _heading("Labelled frames", 1)
+        self.frames_heading = bold_label("Labelled frames", 1)
         return _section(self.frames_heading, self.thumbnails)
 
     def _build_videos(self) -> QWidget:
@@ -228,7 +219,7 @@ class ProjectPage(QWidget):
         self.videos_view.doubleClicked.connect(self._on_videos_view_double_clicked)
         self.videos_hint = QLabel("No videos yet: drop video files onto the window or use File > Add Videos….")
         self.videos_hint.setWordWrap(True)
-        return _section(_heading("Videos", 1), self.videos_view, footer=self.videos_hint)
+        return _section(bold_label("Videos", 1), self.videos_view, footer=self.videos_hint)
 
     def _build_runs(self) -> QWidget:
         self._runs_proxy = QSortFilterProxyModel(self)
@@ -244,7 +235,7 @@ class ProjectPage(QWidget):
         refresh = QPushButton("Refresh")
         refresh.setToolTip("Read the run folders again")
         refresh.clicked.connect(self.refresh_runs)
-        return _section(_heading("Training runs", 1), self.runs_view, refresh, footer=self.runs_hint)
+        return _section(bold_label("Training runs", 1), self.runs_view, refresh, footer=self.runs_hint)
 
     # ------------------------------------------------------------------ content
 
