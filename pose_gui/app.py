@@ -21,6 +21,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from pose_gui import __version__, dialogs
+from pose_gui.gc_guard import MainThreadCollector
 from pose_gui.main_window import MainWindow
 from pose_gui.models.state import AppState
 from pose_gui.style import app_icon
@@ -71,6 +72,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName("posedesk")
     app.setWindowIcon(app_icon())
     app.setStyle("Fusion")
+    MainThreadCollector(app)  # garbage with Qt objects is freed in this thread, not in a worker
     return app
 
 

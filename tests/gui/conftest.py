@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QProcess, QSettings, QThread  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pose_gui import dialogs  # noqa: E402
+from pose_gui.gc_guard import MainThreadCollector  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIRROR_MOUSE_DIR = REPO_ROOT / ".." / "shared" / "data" / "mirror-mouse-example"
@@ -47,6 +50,14 @@ class DialogLog:
         """Return and forget the warning dialogs shown so far."""
         taken, self.warnings = self.warnings, []
         return taken
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collect_garbage_in_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As the app does (pose_gui.app.create_application): no garbage collection in worker threads."""
+    collector = MainThreadCollector(qapp)
+    yield
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -95,12 +106,14 @@ def _is_running(obj: object) -> bool:
 
 def _still_running() -> list[QThread | QProcess]:
     running: list[QThread | QProcess] = []
-    for obj in gc.get_objects():
-        try:
-            if _is_running(obj):
-                running.append(obj)  # type: ignore[arg-type]
-        except (RuntimeError, ReferenceError):
-            continue
+    with warnings.catch_warnings():  # isinstance() on every object touches deprecated module attributes (torch)
+        warnings.simplefilter("ignore", FutureWarning)
+        for obj in gc.get_objects():
+            try:
+                if _is_running(obj):
+                    running.append(obj)  # type: ignore[arg-type]
+            except (RuntimeError, ReferenceError):
+                continue
     return running
 
 
