@@ -5,6 +5,10 @@
 override (``training.max_epochs=11``, ``model.losses_to_use=[temporal]``); ``hydra.run.dir=DIR``
 sets the output folder (default ``outputs/YYYY-MM-DD/HH-MM-SS`` under the current folder).
 
+With ``training.devices``/``training.num_nodes`` above 1 the same command runs once per process
+(Lightning re-runs it, or ``srun`` starts it): every process resolves the same run folder (see
+:func:`pose_core.training.distributed.shared_run_dir`) and only global rank 0 prints.
+
 User errors print one line and exit with status 2. Heavy libraries are imported inside functions.
 """
 
@@ -84,13 +88,21 @@ def expand_run_dir(template: str, now: datetime | None = None) -> Path:
     return path if path.is_absolute() else Path.cwd() / path
 
 
+def _say(message: str) -> None:
+    """Prints a line, in the first process of a distributed run only."""
+    from pose_core.training.distributed import is_secondary_process
+
+    if not is_secondary_process():
+        print(message, flush=True)
+
+
 def _config_file(args: TrainArgs) -> Path:
     """The config file named by the arguments, or the example project's (generated if missing)."""
     if args.config_path is None and args.config_name is None:
         from pose_core.example import ensure_example_project
 
         example = ensure_example_project()
-        print(f"Using the example project in {example}", flush=True)
+        _say(f"Using the example project in {example}")
         return example / "config.yaml"
     folder = Path(args.config_path) if args.config_path else Path.cwd()
     name = args.config_name or "config.yaml"
@@ -121,16 +133,20 @@ def run_train(argv: Sequence[str]) -> int:
     config_file = base if base is not None and base.is_file() else _config_file(args)
     loaded = load_config(config_file, args.overrides)
     if loaded.ignored_keys:
-        print(f"Keeping Lightning Pose keys PoseDesk does not use: {', '.join(loaded.ignored_keys)}", flush=True)
+        _say(f"Keeping Lightning Pose keys PoseDesk does not use: {', '.join(loaded.ignored_keys)}")
+    from pose_core.training.distributed import shared_run_dir
+
     explicit_run_dir = any(o.startswith("hydra.run.dir=") for o in args.overrides)
     if loaded.cfg.training.resume_from and Path(str(loaded.cfg.training.resume_from)).is_dir() and not explicit_run_dir:
         run_dir = Path(str(loaded.cfg.training.resume_from))
     else:
-        run_dir = expand_run_dir(loaded.run_dir)
-    print(f"Run directory: {run_dir}", flush=True)
+        run_dir = shared_run_dir(loaded.run_dir, expand_run_dir)
+    _say(f"Run directory: {run_dir}")
     from pose_core.training.run import format_summary, train
 
     result = train(loaded, run_dir, progress_bar=sys.stderr.isatty())
+    if result.global_rank != 0:
+        return 0
     print(f"Training {result.status} after {result.epochs_completed} epochs.")
     print("Pixel error on the labelled frames (original image pixels):")
     print(format_summary(result.summary))

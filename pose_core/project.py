@@ -4,7 +4,8 @@ A *Lightning Pose-style* project is a folder holding ``config.yaml`` (with a ``d
 and/or ``CollectedData.csv``, the labelled images (usually under ``labeled-data/``), videos under
 ``videos/`` and training runs under ``outputs/YYYY-MM-DD/HH-MM-SS/``. A *DeepLabCut* project has a
 ``config.yaml`` with ``bodyparts``, ``video_sets`` and ``scorer`` and its labels in
-``labeled-data/<video>/CollectedData_<scorer>.csv`` (image paths relative to the project folder).
+``labeled-data/<video>/CollectedData_<scorer>.h5`` or ``.csv`` (read by :mod:`pose_core.interop.dlc`,
+which also imports a DeepLabCut project into a new PoseDesk project).
 
 :meth:`Project.open` reads either kind (labels, keypoints, video list; no video decoding),
 :func:`create_project` builds a new Lightning Pose-style project from labels and videos found
@@ -32,6 +33,8 @@ import yaml
 from pose_core.data.labels import LabelSet, check_images, image_file, read_labels, write_labels
 from pose_core.errors import ConfigError, DataError, PoseDeskError
 from pose_core.events import EVENTS_FILENAME, read_events, run_status
+from pose_core.interop.dlc_project import dlc_videos, is_dlc_config, read_dlc_labels
+from pose_core.interop.lightning_pose import is_lp_model_dir, lp_model_dirs, lp_run_info
 
 CONFIG_FILENAME = "config.yaml"
 LABELS_FILENAME = "CollectedData.csv"
@@ -83,10 +86,6 @@ def _read_yaml_mapping(path: Path) -> dict[str, Any] | None:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]}); fix the file's syntax.") from exc
     return data if isinstance(data, dict) else None
-
-
-def _is_dlc_config(cfg: dict[str, Any] | None) -> bool:
-    return cfg is not None and "bodyparts" in cfg and ("video_sets" in cfg or "scorer" in cfg) and "data" not in cfg
 
 
 def _is_lp_config(cfg: dict[str, Any] | None) -> bool:
@@ -172,9 +171,9 @@ def read_label_source(path: Path) -> LabelSource:
     if not path.is_dir():
         raise DataError(f"{path} does not exist; choose an existing folder or CSV file.", path=str(path))
     cfg = _read_yaml_mapping(path / CONFIG_FILENAME) if (path / CONFIG_FILENAME).is_file() else None
-    if _is_dlc_config(cfg):
+    if is_dlc_config(cfg):
         assert cfg is not None
-        labels, csv_paths = _read_dlc_labels(path, cfg)
+        labels, csv_paths = read_dlc_labels(path, cfg)
         return LabelSource(labels, path, csv_paths, KIND_DEEPLABCUT, video_dir=_existing(path / "videos"))
     project = Project.open(path)
     source_cfg = _matching_lp_config(path, project.labels.keypoint_names)
@@ -220,40 +219,6 @@ def _matching_lp_config(folder: Path, keypoint_names: list[str]) -> dict[str, An
         if _is_lp_config(cfg) and cfg is not None and list(cfg["data"].get("keypoint_names") or []) == keypoint_names:
             return cfg
     return {}
-
-
-def _read_dlc_labels(root: Path, cfg: dict[str, Any]) -> tuple[LabelSet, list[Path]]:
-    """Merge every ``labeled-data/*/CollectedData_*.csv`` of a DeepLabCut project."""
-    config_path = root / CONFIG_FILENAME
-    if cfg.get("multianimalproject"):
-        raise DataError(
-            f"{config_path} is a multi-animal DeepLabCut project, which PoseDesk does not support; "
-            "use a single-animal project.",
-            path=str(config_path),
-        )
-    csv_paths = sorted(root.glob("labeled-data/*/CollectedData_*.csv"))
-    if not csv_paths:
-        raise DataError(
-            f"DeepLabCut project {root} has no labels (no labeled-data/*/CollectedData_*.csv); label frames in "
-            "DeepLabCut and save them (it writes the CSV next to the .h5 file) before opening it here.",
-            path=str(root),
-        )
-    parts = [_read_labels_checked(p) for p in csv_paths]
-    bodyparts = [str(b) for b in cfg.get("bodyparts") or []] or parts[0].keypoint_names
-    for csv_path, labels in zip(csv_paths, parts, strict=True):
-        if labels.keypoint_names != bodyparts:
-            raise DataError(
-                f"Label file {csv_path} has keypoints {', '.join(labels.keypoint_names)} but {config_path} lists "
-                f"bodyparts {', '.join(bodyparts)}; make them agree (DeepLabCut: check_labels / convertcsv2h5).",
-                path=str(csv_path),
-            )
-    merged = LabelSet(
-        [p for labels in parts for p in labels.image_paths],
-        bodyparts,
-        np.concatenate([labels.keypoints_px for labels in parts], axis=0),
-        scorer=str(cfg.get("scorer") or parts[0].scorer),
-    )
-    return merged, csv_paths
 
 
 # ----------------------------------------------------------------------------- projects
@@ -314,9 +279,15 @@ class Project:
                 "(its runs are listed in the project pane).",
                 path=str(root),
             )
+        if is_lp_model_dir(root):
+            raise DataError(
+                f"{root} is a Lightning Pose model folder, not a project; open it with File > Open Model Folder… "
+                "(its curves and predictions are shown with its project, or with the data its config names).",
+                path=str(root),
+            )
         config_path = root / CONFIG_FILENAME
         cfg = _read_yaml_mapping(config_path) if config_path.is_file() else None
-        if _is_dlc_config(cfg):
+        if is_dlc_config(cfg):
             assert cfg is not None
             return cls._open_dlc(root, cfg)
         if _is_lp_config(cfg):
@@ -352,16 +323,10 @@ class Project:
 
     @classmethod
     def _open_dlc(cls, root: Path, cfg: dict[str, Any]) -> Project:
-        labels, csv_paths = _read_dlc_labels(root, cfg)
-        video_dir = root / "videos"
-        videos = _video_files(video_dir)
-        known = {v.name for v in videos}
-        for listed in cfg.get("video_sets") or {}:
-            listed_path = Path(str(listed))
-            if listed_path.is_file() and listed_path.name not in known:
-                videos.append(listed_path)
-                known.add(listed_path.name)
-        return cls(root, KIND_DEEPLABCUT, None, root, video_dir, csv_paths, labels, videos)
+        labels, csv_paths = read_dlc_labels(root, cfg)
+        video_sets = cfg.get("video_sets")
+        videos, _ = dlc_videos(root, video_sets if isinstance(video_sets, dict) else {})
+        return cls(root, KIND_DEEPLABCUT, None, root, root / "videos", csv_paths, labels, videos)
 
     @property
     def name(self) -> str:
@@ -453,6 +418,8 @@ class RunInfo:
         epochs: Epochs completed, if known.
         best_val_loss: Lowest ``val_supervised_loss`` over the epochs, if validated.
         test_error_px: Mean pixel error on the test frames, if evaluated.
+        source: ``PoseDesk`` or ``Lightning Pose`` (a Lightning Pose model folder, whose status
+            reads e.g. ``finished · Lightning Pose``; see :mod:`pose_core.interop.lightning_pose`).
     """
 
     path: Path
@@ -461,6 +428,7 @@ class RunInfo:
     epochs: int | None
     best_val_loss: float | None
     test_error_px: float | None
+    source: str = "PoseDesk"
 
     @property
     def name(self) -> str:
@@ -471,7 +439,8 @@ class RunInfo:
 def list_runs(project: Project | Path) -> list[RunInfo]:
     """Summarise the run directories ``<project>/outputs/*/*/`` (Lightning Pose layout).
 
-    A directory counts as a run if it holds ``events.jsonl``, ``summary.json`` or ``config.yaml``.
+    A directory counts as a run if it holds ``events.jsonl``, ``summary.json`` or ``config.yaml``,
+    or is a Lightning Pose model folder (also under ``<project>/models/*/*``).
     Unreadable or garbled files make the corresponding fields None instead of failing.
 
     Args:
@@ -482,15 +451,21 @@ def list_runs(project: Project | Path) -> list[RunInfo]:
     """
     root = project.root if isinstance(project, Project) else Path(project)
     outputs = root / OUTPUTS_DIRNAME
-    if not outputs.is_dir():
-        return []
-    run_dirs = [d for d in outputs.glob("*/*") if d.is_dir() and any((d / m).is_file() for m in _RUN_MARKERS)]
+    run_dirs = [
+        d
+        for d in outputs.glob("*/*")
+        if d.is_dir() and (any((d / m).is_file() for m in _RUN_MARKERS) or is_lp_model_dir(d))
+    ]
+    run_dirs += lp_model_dirs(root / "models")
     runs = [read_run_info(d) for d in run_dirs]
     return sorted(runs, key=lambda r: (r.started or datetime.min, r.name), reverse=True)
 
 
 def read_run_info(run_dir: Path) -> RunInfo:
     """Summarise one run directory from its ``events.jsonl`` and ``summary.json``.
+
+    A Lightning Pose model folder is summarised from its own files instead
+    (:func:`pose_core.interop.lightning_pose.lp_run_info`).
 
     Args:
         run_dir: The run directory.
@@ -499,6 +474,8 @@ def read_run_info(run_dir: Path) -> RunInfo:
         The run's summary.
     """
     run_dir = Path(run_dir)
+    if is_lp_model_dir(run_dir):
+        return lp_run_info(run_dir)
     try:
         events = read_events(run_dir / EVENTS_FILENAME)
     except OSError:

@@ -13,10 +13,30 @@ from pathlib import Path
 
 from pose_gui import __version__
 
+# Headless subcommands: ``posedesk NAME ...`` runs a pose_core entry point (no Qt is imported).
+# Each value is ``module:function``; the function takes the remaining arguments, returns the exit status.
+SUBCOMMANDS: dict[str, str] = {
+    "import-dlc": "pose_core.interop.dlc:import_dlc_main",
+    "export-job": "pose_core.jobs:export_job_main",
+}
+
+
+def _run_subcommand(name: str, argv: Sequence[str]) -> int:
+    """Run the headless subcommand ``name`` with ``argv``."""
+    import importlib
+
+    module_name, function_name = SUBCOMMANDS[name].split(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    return int(function(list(argv)))
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="posedesk", description="PoseDesk: markerless animal pose estimation on an ordinary computer."
+        prog="posedesk",
+        description="PoseDesk: markerless animal pose estimation on an ordinary computer.",
+        epilog="headless subcommands: "
+        + ", ".join(f"posedesk {name} --help" for name in SUBCOMMANDS)
+        + " (no window is opened)",
     )
     parser.add_argument("project", nargs="?", type=Path, help="project folder to open (Lightning Pose or DeepLabCut)")
     parser.add_argument("--pane", metavar="NAME", help="pane to show first (see --list-panes)")
@@ -40,6 +60,9 @@ def _use_offscreen_if_needed() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run PoseDesk; returns the exit status (0 ok, 1 cannot start, 2 bad arguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return _run_subcommand(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     if args.check:
         from pose_gui.check import run_check

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
@@ -80,10 +80,34 @@ def _open_project(window: MainWindow) -> None:
         window.open_project(folder)
 
 
+def _open_model_folder(window: MainWindow) -> None:
+    start = window.state.project.outputs_dir if window.state.project is not None else None
+    folder = ask_directory(window, "Open a Lightning Pose model folder (outputs/DATE/TIME)", start)
+    if folder is not None:
+        window.open_model_folder(folder)
+
+
 def _add_videos(window: MainWindow) -> None:
     paths = ask_video_files(window, "Add videos to the project")
     if paths:
         window.add_videos(paths)
+
+
+def _training_pane(window: MainWindow) -> Any:
+    window.show_pane("training")
+    return window.pane("training")
+
+
+def _attach_run(window: MainWindow) -> None:
+    pane = _training_pane(window)
+    if pane is not None:
+        pane.cluster.ask_attach()
+
+
+def _export_job(window: MainWindow) -> None:
+    pane = _training_pane(window)
+    if pane is not None:
+        pane.cluster.open_export_dialog()
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -96,6 +120,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "file.open_project", "&Open Project…", "File", _open_project, QKeySequence.StandardKey.Open,
         "Open a Lightning Pose-style or DeepLabCut project folder", QStyle.StandardPixmap.SP_DialogOpenButton,
         toolbar=True,
+    ),
+    ActionSpec(
+        "file.open_model_folder", "Open &Model Folder…", "File", _open_model_folder, "Ctrl+Shift+M",
+        "Open a Lightning Pose model folder: its curves, predictions and (for supported types) its checkpoint",
+        QStyle.StandardPixmap.SP_DirOpenIcon,
     ),
     ActionSpec(
         "file.open_example", "Open &Example Project", "File", lambda w: w.open_example_project(), "Ctrl+Shift+E",
@@ -114,6 +143,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "file.close_project", "&Close Project", "File", lambda w: w.close_project(), QKeySequence.StandardKey.Close,
         "Close the project (back to the welcome page)", enabled_when=_has_project,
+    ),
+    ActionSpec(
+        "file.attach_run", "A&ttach to Run…", "File", _attach_run, None,
+        "Follow a run folder that another process or machine writes (read-only live curves)",
+        separator_before=True,
+    ),
+    ActionSpec(
+        "file.export_job", "E&xport Job…", "File", _export_job, None,
+        "Write a run folder that trains elsewhere: train.sh and a SLURM job.sbatch", enabled_when=_has_project,
     ),
     ActionSpec(
         "file.quit", "&Quit", "File", lambda w: w.close(), QKeySequence.StandardKey.Quit,

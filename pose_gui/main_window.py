@@ -28,6 +28,7 @@ from pose_gui.style import ERROR_COLOR, app_icon
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
 if TYPE_CHECKING:
+    from pose_core.interop.lightning_pose import LPOpening
     from pose_core.project import Project
     from pose_gui.views.project_wizard import ProjectWizard
 
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self._tasks: list[TaskThread] = []
         self._wizard: ProjectWizard | None = None
         self._shown_once = False
+        self._shut_down = False  # set by shutdown(): no more panes are built
         self._open_request = 0
         self._after_first_paint: list[Callable[[], None]] = []
         self.setWindowIcon(app_icon())
@@ -247,11 +249,13 @@ class MainWindow(QMainWindow):
             self.pane(self._specs[index].name)
 
     def _build_next_pane(self) -> None:
-        """Warm-up: build one not-yet-built pane per timer tick after the window is shown."""
+        """Warm-up: build one not-yet-built pane per timer tick after the window is shown (not once it closed)."""
+        if self._shut_down:
+            return
         for spec in self._specs:
             if spec.name not in self._panes and spec.name not in self._failed_panes:
                 self.pane(spec.name)
-                QTimer.singleShot(0, self._build_next_pane)
+                QTimer.singleShot(0, self, self._build_next_pane)
                 return
 
     def is_loading(self) -> bool:
@@ -266,10 +270,16 @@ class MainWindow(QMainWindow):
         """Open the project in ``folder`` in a thread; errors go to the error dialog, the window stays usable.
 
         The latest request wins: a project that finishes opening after another was requested is dropped.
+        A Lightning Pose model folder (``posedesk MODEL_DIR``, a drop, a recent entry) opens with
+        :meth:`open_model_folder`.
 
         Returns:
             The thread reading the project (``succeeded`` / ``failed`` tell when it is done).
         """
+        from pose_core.interop.lightning_pose import is_lp_model_dir
+
+        if is_lp_model_dir(Path(folder)):
+            return self.open_model_folder(folder)
         self._open_request += 1
         request = self._open_request
         self.state.post_message(f"Opening {folder}…", 0)
@@ -299,6 +309,48 @@ class MainWindow(QMainWindow):
         problems = project.problems() if problems is None else problems
         if problems:
             dialogs.show_warnings(self, f"Project {project.name} opened with problems", problems)
+
+    def open_model_folder(self, folder: Path) -> TaskThread:
+        """Open a Lightning Pose model folder in a thread: its project (or the data its config names) and the run.
+
+        In a project's ``outputs/`` (or ``models/``), that project opens with the run selected;
+        elsewhere, the labels and videos its config names, with a warning for what is missing.
+        The training pane then shows its curves (the review pane, if in front, its predictions).
+
+        Returns:
+            The thread reading the folder.
+        """
+        from pose_core.interop.lightning_pose import open_lp_model_folder
+
+        self._open_request += 1
+        request = self._open_request
+        self.state.post_message(f"Opening the model folder {folder}…", 0)
+        return self.run_task(
+            f"Opening {Path(folder).name}",
+            open_lp_model_folder,
+            Path(folder),
+            on_success=lambda opening: self._on_model_folder_opened(request, opening),
+            error_title="Cannot open the model folder",
+            counts_as_job=False,
+        )
+
+    def _on_model_folder_opened(self, request: int, opening: LPOpening) -> None:
+        if request != self._open_request:
+            return
+        model = opening.model
+        if opening.project is not None:
+            self.state.set_project(opening.project)
+            if opening.in_project:
+                self._remember_recent(opening.project.root)
+        else:
+            self.state.set_project(None)
+        self.state.set_run_dir(model.path)
+        where = f"in project {opening.project.name}" if opening.in_project and opening.project else "outside a project"
+        if self.current_pane_name() not in ("training", "review"):  # else the pane in front shows the run
+            self._show_target_pane("training", f"Lightning Pose model {model.name}")
+        self.state.post_message(f"Opened Lightning Pose model {model.path} {where}", 8000)
+        if opening.problems:
+            dialogs.show_warnings(self, f"Lightning Pose model {model.name} opened with limits", opening.problems)
 
     def reload_project(self) -> None:
         """Read the open project's files again (keeps the current pane)."""
@@ -563,7 +615,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            QTimer.singleShot(WARM_UP_DELAY_MS, self._build_next_pane)
+            QTimer.singleShot(WARM_UP_DELAY_MS, self, self._build_next_pane)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.state.is_busy:
@@ -578,6 +630,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every pane's background work and this window's tasks (returns when they have ended)."""
+        self._shut_down = True
         for pane in self._panes.values():
             stop = getattr(pane, "shutdown", None)
             if callable(stop):

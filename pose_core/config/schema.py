@@ -283,14 +283,34 @@ class TrainingConfig:
     )
     num_gpus: int = _f(
         1,
-        title="GPUs",
-        help="GPUs used when CUDA is present (ignored on a CPU-only machine).",
+        title="GPUs (Lightning Pose)",
+        help="Lightning Pose's name for training.devices: the same setting (0 and 1 both mean one process). A value other than 1 in either key is used; two different values above 1 are an error.",
         min=0,
         max=64,
         advanced=True,
     )
     accelerator: str = _f(
-        "auto", title="Device", help="auto = CUDA when present, else CPU.", choices=ACCELERATORS, advanced=True
+        "auto",
+        title="Device",
+        help="auto = CUDA when present, else CPU; gpu fails without CUDA; cpu also trains on a CUDA machine.",
+        choices=ACCELERATORS,
+        advanced=True,
+    )
+    devices: int = _f(
+        1,
+        title="Processes per node",
+        help="Training processes per machine (one per GPU; on a CPU they share its cores). Above 1 (or with num_nodes above 1) training uses Lightning's DDP and every batch size stays the total: each process takes train_batch_size / (devices x num_nodes) frames per step.",
+        min=1,
+        max=64,
+        advanced=True,
+    )
+    num_nodes: int = _f(
+        1,
+        title="Nodes",
+        help="Machines training together, each running training.devices processes (launch with srun on SLURM; it must match the allocation's --nodes).",
+        min=1,
+        max=1024,
+        advanced=True,
     )
     unfreezing_epoch: int = _f(
         0,

@@ -1,8 +1,9 @@
 """``pose-predict RUN_DIR VIDEO_OR_DIR...``: predict keypoints on every frame of videos.
 
 Writes ``<output-dir>/<stem>.csv`` (three header rows, one row per frame, video pixels) and
-``<stem>_temporal_norm.csv`` for each video, optionally ``labeled_videos/<stem>_labeled.mp4``;
-existing CSVs are kept unless ``--overwrite``. Progress goes to the terminal (a bar on a
+``<stem>_temporal_norm.csv`` for each video, optionally ``labeled_videos/<stem>_labeled.mp4`` and,
+with ``--dlc``, DeepLabCut's ``<stem>DLC_posedesk.h5`` and ``.csv``; existing CSVs are kept unless
+``--overwrite``. Progress goes to the terminal (a bar on a
 terminal, a line every 10% otherwise) and, as JSON lines in the training events format
 (``started`` with ``job="predict"``, ``phase``, ``progress``, ``finished`` / ``stopped`` /
 ``failed``), to ``<output-dir>/predict_events.jsonl`` or ``--events FILE`` (appended to). A file
@@ -89,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--labeled-video", action="store_true", help="also write labeled_videos/<stem>_labeled.mp4 (colours and "
         "threshold from the run's eval.colormap and eval.confidence_thresh_for_vid)"
     )  # fmt: skip
+    parser.add_argument(
+        "--dlc",
+        action="store_true",
+        help="also write <stem>DLC_posedesk.h5 and .csv in DeepLabCut's layout (read by DeepLabCut's tools)",
+    )
     parser.add_argument(
         "--checkpoint", metavar="CKPT", type=Path, default=None, help="checkpoint to use (default: the run's best)"
     )
@@ -304,6 +310,7 @@ class PredictJob:
     batch_size: int
     overwrite: bool
     labeled_video: bool
+    dlc: bool = False
 
 
 def prepare_job(args: argparse.Namespace) -> PredictJob:
@@ -325,7 +332,7 @@ def prepare_job(args: argparse.Namespace) -> PredictJob:
     events_path = args.events if args.events is not None else output_dir / PREDICT_EVENTS_FILENAME
     return PredictJob(
         args.run_dir, config_path, checkpoint, plans, n_frames, output_dir, events_path,
-        args.batch_size, args.overwrite, args.labeled_video,
+        args.batch_size, args.overwrite, args.labeled_video, args.dlc,
     )  # fmt: skip
 
 
@@ -351,6 +358,9 @@ def _report_video(result: VideoResult) -> dict[str, Any]:
             f"-> {result.outputs.csv_path}",
             flush=True,
         )
+    dlc_files = [p.name for p in result.written if p.suffix == ".h5" or p.with_suffix(".h5") in result.written]
+    if dlc_files:
+        print(f"{name}: DeepLabCut-style {', '.join(dlc_files)}", flush=True)
     return {
         "video": str(result.outputs.video_path),
         "csv": str(result.outputs.csv_path),
@@ -392,7 +402,7 @@ def run_job(job: PredictJob, writer: EventWriter, stop: StopRequest) -> list[dic
         reporter.start(video_idx, plan.video_path)
         result = predict_video_outputs(
             predictor, plan, batch_size=job.batch_size, overwrite=job.overwrite, labeled_video=options,
-            progress=reporter, should_stop=stop,
+            progress=reporter, should_stop=stop, dlc=job.dlc,
         )  # fmt: skip
         summaries.append(_report_video(result))
     return summaries

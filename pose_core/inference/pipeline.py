@@ -7,7 +7,8 @@ pixels and hands the rows to a sink. :func:`predict_video_to_csv` streams the ro
 ``<stem>.csv`` (three header rows, one row per frame) and ``<stem>_temporal_norm.csv`` through
 temporary files that are renamed only when the whole video is done, so a stop, a crash or a full
 disk never leaves a half-written CSV. :func:`predict_video_outputs` adds the skip-if-present
-rule and the labelled video; the ``pose-predict`` CLI and prediction after training use it.
+rule, the labelled video and the DeepLabCut-style ``.h5``/``.csv`` (``dlc=True``); the
+``pose-predict`` CLI and prediction after training use it.
 """
 
 from __future__ import annotations
@@ -323,6 +324,23 @@ def write_temporal_norm_from_csv(csv_path: Path, temporal_norm_path: Path, n_fra
     write_error_csv(temporal_norm_path, table.keypoint_names, temporal_norm(table.preds[..., :2]), table.index)
 
 
+def write_dlc_from_csv(csv_path: Path, n_frames: int | None = None) -> list[Path]:
+    """Write the DeepLabCut-style ``<stem>DLC_posedesk.h5`` and ``.csv`` of a video's predictions CSV.
+
+    Returns:
+        The two files written (each atomically).
+
+    Raises:
+        DataError: The CSV is unreadable or does not have ``n_frames`` rows; a file cannot be written.
+    """
+    from pose_core.io.predictions import dlc_prediction_paths, read_predictions_csv, write_dlc_predictions
+
+    table = read_predictions_csv(csv_path, expected_rows=n_frames)
+    h5_path, dlc_csv_path = dlc_prediction_paths(csv_path)
+    write_dlc_predictions(h5_path, dlc_csv_path, table.keypoint_names, table.preds)
+    return [h5_path, dlc_csv_path]
+
+
 # --------------------------------------------------------------------------- one video, all outputs
 
 
@@ -435,11 +453,12 @@ def predict_video_outputs(
     labeled_video: LabeledVideoOptions | None = None,
     progress: StageProgressFn | None = None,
     should_stop: StopFn | None = None,
+    dlc: bool = False,
 ) -> VideoResult:
-    """Write a video's predictions CSV, temporal norm and (optionally) labelled video.
+    """Write a video's predictions CSV, temporal norm and (optionally) labelled video and DLC files.
 
-    An existing predictions CSV is kept unless ``overwrite`` (a missing temporal norm or
-    labelled video is then made from it).
+    An existing predictions CSV is kept unless ``overwrite`` (a missing temporal norm,
+    labelled video or DeepLabCut-style file is then made from it).
 
     Args:
         predictor: The model.
@@ -449,6 +468,7 @@ def predict_video_outputs(
         labeled_video: Also render the labelled video with these options.
         progress: Called with ``("predict" or "render", frames_done, n_frames)``.
         should_stop: Polled before each batch / frame.
+        dlc: Also write ``<stem>DLC_posedesk.h5`` and ``.csv`` (DeepLabCut's layout) from the CSV.
 
     Raises:
         DataError: Unreadable video or existing CSV, or unwritable outputs.
@@ -471,4 +491,12 @@ def predict_video_outputs(
     if labeled_video is not None and (result.predicted or not outputs.labeled_video_path.is_file()):
         render_progress = (lambda done, total: progress("render", done, total)) if progress else None
         result.written.append(_render(outputs, n_frames, labeled_video, render_progress, should_stop))
+    if dlc and (result.predicted or not all(p.is_file() for p in _dlc_paths(outputs))):
+        result.written += write_dlc_from_csv(outputs.csv_path, n_frames)
     return result
+
+
+def _dlc_paths(outputs: VideoOutputs) -> tuple[Path, Path]:
+    from pose_core.io.predictions import dlc_prediction_paths
+
+    return dlc_prediction_paths(outputs.csv_path)

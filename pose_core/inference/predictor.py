@@ -187,7 +187,8 @@ class Predictor:
         """Load the model of a training run.
 
         Args:
-            run_dir: The run directory (``config.yaml`` + ``tb_logs/.../checkpoints/*.ckpt``).
+            run_dir: The run directory (``config.yaml`` + ``tb_logs/.../checkpoints/*.ckpt``), or a
+                Lightning Pose model folder (see :func:`pose_core.interop.lp_checkpoint.load_lp_predictor`).
             checkpoint: A checkpoint to use instead of the run's best one.
             device: ``cpu``, ``cuda``, ...; None = CUDA when available, else CPU.
 
@@ -197,7 +198,12 @@ class Predictor:
             ConfigError: The run's config cannot be read.
         """
         from pose_core.config.io import load_config
+        from pose_core.interop.lightning_pose import is_lp_model_dir
 
+        if is_lp_model_dir(Path(run_dir)):  # a Lightning Pose model folder: its own checkpoint layout
+            from pose_core.interop.lp_checkpoint import load_lp_predictor
+
+            return load_lp_predictor(Path(run_dir), checkpoint, device)
         config_path, ckpt_path = find_run_files(Path(run_dir), checkpoint)
         cfg = load_config(config_path, check_paths=False).cfg
         names = cfg.data.keypoint_names

@@ -7,6 +7,9 @@
   ``pandas.read_csv(f, header=[0, 1, 2], index_col=0)`` reads it back.
 * Errors (``predictions_pixel_error.csv``, ``<stem>_temporal_norm.csv``, PCA errors): one
   header row, one column per keypoint, optional ``set`` column.
+* DeepLabCut-style video predictions (``<stem>DLC_posedesk.h5`` and ``.csv``, with
+  ``pose-predict --dlc``): the DataFrame DeepLabCut's ``analyze_videos`` saves (columns
+  scorer / bodyparts / coords, integer frame index, h5 key ``df_with_missing``).
 
 Coordinates are in original frame pixels. Empty cells are NaN. Writes are atomic.
 """
@@ -24,13 +27,15 @@ import numpy as np
 import pandas as pd
 
 from pose_core.errors import DataError
-from pose_core.io.atomic import atomic_write_text
+from pose_core.io.atomic import atomic_write_path, atomic_write_text
 
 COORDS = ("x", "y", "likelihood")
 SET_COLUMN = "set"
 _XY_FORMAT = "%.4f"
 _LIKELIHOOD_FORMAT = "%.5f"
 _TAIL_BYTES = 262144  # the last row is searched for in this many bytes at the end
+DLC_SCORER = "DLC_posedesk"  # scorer of DeepLabCut-style prediction files (DeepLabCut's start with DLC_)
+DLC_H5_KEY = "df_with_missing"
 
 
 @dataclass
@@ -171,6 +176,66 @@ def write_error_csv(
     header = _csv_line([""] + list(keypoint_names) + ([SET_COLUMN] if split is not None else []))
     row_format = ",".join([_XY_FORMAT] * n_keypoints)
     atomic_write_text(path, header + _format_body(errors, row_format, index, split))
+
+
+# ----------------------------------------------------------------------- DeepLabCut-style files
+
+
+def dlc_prediction_paths(csv_path: Path, scorer: str = DLC_SCORER) -> tuple[Path, Path]:
+    """``(<stem><scorer>.h5, <stem><scorer>.csv)`` next to a video's ``<stem>.csv``.
+
+    DeepLabCut names a video's predictions ``<video stem><scorer>.h5`` with a scorer starting
+    with ``DLC_`` and finds them by that prefix (``auxiliaryfunctions.find_analyzed_data``).
+    """
+    stem = Path(csv_path).stem
+    return csv_path.with_name(f"{stem}{scorer}.h5"), csv_path.with_name(f"{stem}{scorer}.csv")
+
+
+def dlc_prediction_frame(keypoint_names: Sequence[str], preds: np.ndarray, scorer: str = DLC_SCORER) -> pd.DataFrame:
+    """Predictions as DeepLabCut's DataFrame: columns scorer / bodyparts / coords, integer frame index.
+
+    Args:
+        keypoint_names: K names (DeepLabCut's bodyparts).
+        preds: ``[N, K, 3]`` x, y (frame pixels) and likelihood.
+        scorer: The ``scorer`` column level.
+
+    Returns:
+        The DataFrame DeepLabCut's ``analyze_videos`` writes (and ``pandas.read_hdf`` returns).
+    """
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.ndim != 3 or preds.shape[1:] != (len(keypoint_names), 3):
+        raise ValueError(f"preds must have shape [N, {len(keypoint_names)}, 3], got {preds.shape}.")
+    columns = pd.MultiIndex.from_product(
+        [[scorer], list(keypoint_names), list(COORDS)], names=["scorer", "bodyparts", "coords"]
+    )
+    return pd.DataFrame(preds.reshape(len(preds), -1), columns=columns, index=pd.RangeIndex(len(preds)))
+
+
+def write_dlc_predictions(
+    h5_path: Path, csv_path: Path, keypoint_names: Sequence[str], preds: np.ndarray, scorer: str = DLC_SCORER
+) -> None:
+    """Write a video's predictions as DeepLabCut does: ``.h5`` (key ``df_with_missing``, table format) and ``.csv``.
+
+    Each file is written atomically (temporary file, then rename). ``pandas.read_hdf(h5_path)``
+    and ``pandas.read_csv(csv_path, header=[0, 1, 2], index_col=0)`` read them back, as
+    DeepLabCut's own tools do. The CSV is the layout ``DataFrame.to_csv`` writes (three header
+    rows, frame number first), with the precision of :func:`write_predictions_csv`, which writes
+    it about three times faster than pandas.
+
+    Raises:
+        DataError: A file cannot be written, or PyTables is missing (the ``.h5`` needs it).
+    """
+    frame = dlc_prediction_frame(keypoint_names, preds, scorer)
+    write_predictions_csv(Path(csv_path), keypoint_names, preds, range(len(frame)), scorer=scorer)
+    try:
+        with atomic_write_path(Path(h5_path)) as tmp:
+            frame.to_hdf(tmp, key=DLC_H5_KEY, format="table", mode="w")
+    except ImportError as exc:
+        raise DataError(
+            f"Writing {h5_path} needs the PyTables package, which is not installed; run pip install tables "
+            f"({csv_path} was written).",
+            path=str(h5_path),
+        ) from exc
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -29,13 +29,14 @@ def _scalar_metrics(metrics: dict[str, Any], prefixes: tuple[str, ...] = ("val_"
 class EventCallback(pl.Callback):
     """Appends ``started``, ``phase``, ``progress`` (at most 2 Hz) and ``epoch_end`` events.
 
-    Only the global-zero process writes, so distributed runs do not duplicate lines.
+    Only the global-zero process writes, so distributed runs do not duplicate lines; image counts
+    and ``images_per_s`` are totals over all processes (each process's batch x the world size).
 
     Args:
-        writer: Where events go.
+        writer: Where events go; None writes nothing (set it later, on global rank 0 only).
     """
 
-    def __init__(self, writer: EventWriter) -> None:
+    def __init__(self, writer: EventWriter | None) -> None:
         self.writer = writer
         self._last_emit_s = 0.0
         self._epoch_start_s = 0.0
@@ -48,11 +49,12 @@ class EventCallback(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Writes ``started`` (after a resumed checkpoint is restored) and the ``first_batch`` phase."""
-        if trainer.is_global_zero:
+        if self.writer is not None and trainer.is_global_zero:
             steps = int(trainer.num_training_batches) if trainer.num_training_batches != float("inf") else 0
             self.writer.emit(
                 "started", pid=os.getpid(), job="train", max_epochs=trainer.max_epochs,
                 start_epoch=trainer.current_epoch, steps_per_epoch=steps, device=str(pl_module.device),
+                world_size=trainer.world_size,
             )  # fmt: skip
             self.writer.emit("phase", phase="first_batch", message="Preparing the first batch")
 
@@ -68,7 +70,7 @@ class EventCallback(pl.Callback):
     ) -> None:
         """Accumulates step metrics and writes a ``progress`` event at most every 0.5 s."""
         now = time.perf_counter()
-        n = int(outputs.get("batch_size", 0)) if isinstance(outputs, dict) else 0
+        n = int(outputs.get("batch_size", 0)) * trainer.world_size if isinstance(outputs, dict) else 0
         metrics = outputs.get("metrics", {}) if isinstance(outputs, dict) else {}
         for key, value in metrics.items():
             self._sums[key] += float(value) * max(n, 1)
@@ -81,7 +83,11 @@ class EventCallback(pl.Callback):
             self.images_per_s = self._rate_images / max(now - self._rate_start_s, 1e-9)
         steps = int(trainer.num_training_batches) if trainer.num_training_batches != float("inf") else 0
         last = batch_idx + 1 >= steps
-        if trainer.is_global_zero and (now - self._last_emit_s >= PROGRESS_INTERVAL_S or last):
+        if (
+            self.writer is not None
+            and trainer.is_global_zero
+            and (now - self._last_emit_s >= PROGRESS_INTERVAL_S or last)
+        ):
             self._last_emit_s = now
             self.writer.emit(
                 "progress", epoch=trainer.current_epoch, step=batch_idx + 1, steps_per_epoch=steps,
@@ -98,7 +104,7 @@ class EventCallback(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Writes ``epoch_end`` with the epoch's mean training metrics and the validation metrics."""
-        if not trainer.is_global_zero:
+        if self.writer is None or not trainer.is_global_zero:
             return
         metrics = {k: self._sums[k] / self._counts[k] for k in self._sums if self._counts[k]}
         metrics.update(_scalar_metrics(dict(trainer.callback_metrics)))
@@ -114,6 +120,10 @@ class EventCallback(pl.Callback):
 class StopFileCallback(pl.Callback):
     """Stops training after the current step when a stop file appears (a graceful Stop).
 
+    In a distributed run global rank 0 looks for the file and every process learns its answer at
+    the same step, so they all stop together (a process that stopped alone would leave the others
+    waiting for it).
+
     Args:
         stop_path: The file whose existence requests the stop (``run_dir/STOP``).
     """
@@ -126,7 +136,8 @@ class StopFileCallback(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         """Checks the stop file after every step."""
-        if self.stop_path.exists():
+        seen = trainer.is_global_zero and self.stop_path.exists()
+        if trainer.strategy.reduce_boolean_decision(seen, all=False):
             self.stop_requested = True
             trainer.should_stop = True
             trainer.fit_loop.min_epochs = 0  # min_epochs would otherwise override the stop

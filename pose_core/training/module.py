@@ -177,8 +177,9 @@ class PoseLightningModule(pl.LightningModule):
         """Validation loss and RMSE, averaged over the epoch."""
         loss, _, rmse = self.supervised_loss(batch)
         n = batch["image"].shape[0]
-        self.log("val_supervised_loss", loss, on_epoch=True, batch_size=n, prog_bar=True)
-        self.log("val_supervised_rmse", rmse, on_epoch=True, batch_size=n)
+        # sync_dist: with DDP each process validates a share of the frames; the logged value is their mean
+        self.log("val_supervised_loss", loss, on_epoch=True, batch_size=n, prog_bar=True, sync_dist=True)
+        self.log("val_supervised_rmse", rmse, on_epoch=True, batch_size=n, sync_dist=True)
 
     def configure_optimizers(self) -> Any:
         """Adam/AdamW over trainable parameters, with an optional multi-step schedule."""

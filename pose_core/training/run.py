@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from pose_core.config.io import LoadedConfig, atomic_write_text
 from pose_core.errors import ConfigError, PoseDeskError, RunError
 from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, EventWriter
+from pose_core.training import distributed
 
 SUMMARY_FILENAME = "summary.json"
 
@@ -35,6 +36,8 @@ class RunResult:
         last_checkpoint: The checkpoint of the last completed epoch.
         summary: Per-split pixel error summary (see :func:`pose_core.metrics.summarize_errors`).
         epochs_completed: Epochs trained in total.
+        global_rank: This process's rank in a distributed run; only rank 0 has the checkpoints
+            and the summary (the others return with ``summary`` empty).
     """
 
     run_dir: Path
@@ -43,6 +46,7 @@ class RunResult:
     last_checkpoint: Path | None
     summary: dict[str, Any] = field(default_factory=dict)
     epochs_completed: int = 0
+    global_rank: int = 0
 
 
 def find_last_checkpoint(run_dir: Path) -> Path | None:
@@ -109,25 +113,36 @@ def _read_and_check_labels(cfg: DictConfig) -> Any:
     return labels
 
 
-def build_datamodule(cfg: DictConfig, labels: Any) -> Any:
-    """The LightningDataModule: labelled frames, plus unlabelled clips when unsupervised losses are on."""
+def build_datamodule(cfg: DictConfig, labels: Any, plan: distributed.DevicePlan | None = None) -> Any:
+    """The LightningDataModule: labelled frames, plus unlabelled clips when unsupervised losses are on.
+
+    Args:
+        cfg: A validated config.
+        labels: The label set.
+        plan: Per-process batch sizes of a distributed run (None = the configured sizes).
+    """
     from pose_core.data.dataset import PoseDataModule
     from pose_core.data.unlabeled import SemiSupervisedDataModule
 
     t = cfg.training
+    train_batch, val_batch = int(t.train_batch_size), int(t.val_batch_size)
+    sequence_length = int(t.unlabeled_sequence_length)
+    if plan is not None:
+        train_batch, val_batch = plan.train_batch_size, plan.val_batch_size
+        sequence_length = plan.unlabeled_sequence_length
     train_frames = float(t.train_frames)
     extra: tuple[Any, ...] = ()
     cls: Any = PoseDataModule
     if cfg.model.losses_to_use:
         cls = SemiSupervisedDataModule
-        extra = (Path(str(cfg.data.video_dir)), int(t.unlabeled_sequence_length))
+        extra = (Path(str(cfg.data.video_dir)), sequence_length)
     return cls(
         *extra,
         Path(str(cfg.data.data_dir)), labels,
         (int(cfg.data.image_resize_dims.height), int(cfg.data.image_resize_dims.width)),
         train_prob=float(t.train_prob), val_prob=float(t.val_prob), seed=int(t.rng_seed_data_pt),
         train_frames=int(train_frames) if train_frames > 1 else train_frames,
-        train_batch_size=int(t.train_batch_size), val_batch_size=int(t.val_batch_size),
+        train_batch_size=train_batch, val_batch_size=val_batch,
         test_batch_size=int(t.test_batch_size), imgaug=str(t.imgaug), imgaug_hflip=bool(t.imgaug_hflip),
         num_workers=int(t.num_workers),
     )  # fmt: skip
@@ -215,10 +230,23 @@ def build_module(cfg: DictConfig, unsupervised: dict[str, Any] | None = None) ->
     return module
 
 
+@dataclass
+class TrainerParts:
+    """The Trainer and the callbacks the run reads back after ``fit``."""
+
+    trainer: Any
+    best: Any
+    stop: Any
+    events: Any
+
+
 def build_trainer(
-    cfg: DictConfig, run_dir: Path, writer: EventWriter, version: int | None, progress_bar: bool
-) -> tuple[Any, Any, Any]:
-    """The Lightning Trainer with checkpointing, logging, events and the stop file."""
+    cfg: DictConfig, run_dir: Path, plan: distributed.DevicePlan, version: int | None, progress_bar: bool
+) -> TrainerParts:
+    """The Lightning Trainer with checkpointing, logging, events and the stop file.
+
+    Nothing is written until ``fit``; the events callback has no writer yet (rank 0 gets one).
+    """
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import BackboneFinetuning, EarlyStopping, LearningRateMonitor, ModelCheckpoint
     from pytorch_lightning.loggers import TensorBoardLogger
@@ -238,7 +266,8 @@ def build_trainer(
         auto_insert_metric_name=False,
     )
     stop = StopFileCallback(run_dir / STOP_FILENAME)
-    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), EventCallback(writer), stop]
+    events = EventCallback(None)
+    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), events, stop]
     if t.ckpt_every_n_epochs:
         callbacks.append(
             ModelCheckpoint(
@@ -260,30 +289,14 @@ def build_trainer(
                 train_bn=True,
             )
         )
-    accelerator = str(t.accelerator)
-    devices: Any = "auto"
-    if accelerator in ("auto", "gpu"):
-        import torch
-
-        if torch.cuda.is_available():
-            devices = max(1, int(t.num_gpus))
-        elif accelerator == "gpu":
-            raise ConfigError(
-                "training.accelerator=gpu but no CUDA GPU is visible; use training.accelerator=auto or cpu.",
-                key="training.accelerator",
-            )
-        else:
-            accelerator, devices = "cpu", 1
-    else:
-        devices = 1
     trainer = pl.Trainer(
-        accelerator=accelerator, devices=devices, max_epochs=int(t.max_epochs),
-        min_epochs=min(int(t.min_epochs), int(t.max_epochs)), logger=logger, callbacks=callbacks,
-        log_every_n_steps=int(t.log_every_n_steps), check_val_every_n_epoch=int(t.check_val_every_n_epoch),
-        enable_progress_bar=progress_bar, enable_model_summary=False, num_sanity_val_steps=0,
-        default_root_dir=str(run_dir), deterministic=False,
+        accelerator=plan.accelerator, devices=plan.devices, num_nodes=plan.num_nodes, strategy=plan.strategy,
+        max_epochs=int(t.max_epochs), min_epochs=min(int(t.min_epochs), int(t.max_epochs)), logger=logger,
+        callbacks=callbacks, log_every_n_steps=int(t.log_every_n_steps),
+        check_val_every_n_epoch=int(t.check_val_every_n_epoch), enable_progress_bar=progress_bar,
+        enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=str(run_dir), deterministic=False,
     )  # fmt: skip
-    return trainer, best, stop
+    return TrainerParts(trainer, best, stop, events)
 
 
 def evaluate_labeled_frames(
@@ -360,12 +373,15 @@ def format_summary(summary: dict[str, Any]) -> str:
 def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> RunResult:
     """Trains a model and evaluates it on the labelled frames.
 
-    Labels, images and the split are checked before anything is written, so bad input leaves no
-    run directory behind.
+    Labels, images, the split and the device settings (including a SLURM allocation) are checked
+    before anything is written, so bad input leaves no run directory behind. With
+    ``training.devices`` or ``training.num_nodes`` above 1, every process of the distributed run
+    calls this (Lightning re-runs the command line as child processes, or ``srun`` starts them);
+    only global rank 0 writes files and evaluates.
 
     Args:
         loaded: A validated config (``training.resume_from`` continues a run).
-        run_dir: Where everything is written (created if needed).
+        run_dir: Where everything is written (created if needed); the same in every process.
         progress_bar: Show Lightning's terminal progress bar.
 
     Returns:
@@ -376,72 +392,104 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
             is written first).
     """
     cfg = loaded.cfg
+    if distributed.launched_by_lightning():
+        distributed.exit_with_parent()
+    plan = distributed.plan_devices(cfg)
+    cfg.training.devices = cfg.training.num_gpus = plan.devices  # one value in the saved config
     resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
     labels = _read_and_check_labels(cfg)
-    datamodule = build_datamodule(cfg, labels)
+    datamodule = build_datamodule(cfg, labels, plan)
     fits = fit_label_pcas(cfg, labels, datamodule.splits["train"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / STOP_FILENAME).unlink(missing_ok=True)
-    writer = EventWriter(run_dir / EVENTS_FILENAME)
+    parts = build_trainer(cfg, run_dir, plan, _logger_version(resume_ckpt), progress_bar)
+    if hasattr(datamodule, "clip_seed"):  # each process draws its own unlabelled clips
+        datamodule.clip_seed += int(parts.trainer.global_rank)
+    writer: EventWriter | None = None
+    if parts.trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / STOP_FILENAME).unlink(missing_ok=True)
+        writer = parts.events.writer = EventWriter(run_dir / EVENTS_FILENAME)
     try:
-        return _train(loaded, run_dir, writer, labels, datamodule, fits, resume_ckpt, progress_bar)
+        return _train(loaded, run_dir, writer, parts, labels, datamodule, fits, resume_ckpt)
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
-        kind = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
-        first_line = message.splitlines()[0] if message else type(exc).__name__
-        writer.emit(kind, error=first_line, traceback=traceback.format_exc())
+        if writer is not None:
+            message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
+            kind = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+            first_line = message.splitlines()[0] if message else type(exc).__name__
+            writer.emit(kind, error=first_line, traceback=traceback.format_exc())
         raise
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 def _train(
     loaded: LoadedConfig,
     run_dir: Path,
-    writer: EventWriter,
+    writer: EventWriter | None,
+    parts: TrainerParts,
     labels: Any,
     datamodule: Any,
     fits: dict[str, Any],
     resume_ckpt: Path | None,
-    progress_bar: bool,
 ) -> RunResult:
     import pytorch_lightning as pl
 
-    from pose_core.training.module import load_module
-
-    cfg = loaded.cfg
-    writer.emit("phase", phase="loading_data", message=f"{labels.n_frames} labelled frames from {cfg.data.csv_file}")
-    loaded.save(run_dir / "config.yaml")
+    cfg, trainer = loaded.cfg, parts.trainer
+    if writer is not None:
+        writer.emit(
+            "phase", phase="loading_data", message=f"{labels.n_frames} labelled frames from {cfg.data.csv_file}"
+        )
+        loaded.save(run_dir / "config.yaml")
+        writer.emit("phase", phase="building_model", message=f"Building {cfg.model.backbone} ({cfg.model.model_type})")
     pl.seed_everything(int(cfg.training.rng_seed_model_pt), workers=True, verbose=False)
-    writer.emit("phase", phase="building_model", message=f"Building {cfg.model.backbone} ({cfg.model.model_type})")
     module = build_module(cfg, unsupervised_spec(cfg, fits))
-    trainer, best_cb, stop_cb = build_trainer(cfg, run_dir, writer, _logger_version(resume_ckpt), progress_bar)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), distributed.run_dir_for_children(run_dir):
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
         warnings.filterwarnings("ignore", ".*IterableDataset. has .__len__. defined.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
-    status = "stopped" if stop_cb.stop_requested else "finished"
-    last = find_last_checkpoint(run_dir)
-    if stop_cb.stop_requested:
-        last = Path(best_cb.dirpath or run_dir) / "last.ckpt"
+    status = "stopped" if parts.stop.stop_requested else "finished"
+    last = find_last_checkpoint(run_dir) if trainer.is_global_zero else None
+    if parts.stop.stop_requested:  # every process: saving a checkpoint is collective
+        last = Path(parts.best.dirpath or run_dir) / "last.ckpt"
         trainer.save_checkpoint(str(last))
-    best = Path(best_cb.best_model_path) if best_cb.best_model_path else last
+    distributed.leave_process_group()  # rank 0 evaluates on its own
+    if writer is None:  # not global rank 0: rank 0 evaluates and writes the results alone
+        return RunResult(run_dir, status, None, None, {}, int(trainer.current_epoch), int(trainer.global_rank))
+    best = Path(parts.best.best_model_path) if parts.best.best_model_path else last
     if best is None:
         raise RunError(f"Training in {run_dir} ended without writing a checkpoint; train for at least one epoch.")
-    writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
-    best_module = load_module(best, map_location=module.device)
-    summary = evaluate_labeled_frames(best_module, datamodule, labels, run_dir, fits)
-    if cfg.eval.predict_vids_after_training and not stop_cb.stop_requested:
-        predict_videos(cfg, run_dir, best, writer, fits)
-    result = RunResult(run_dir, status, best, last, summary, int(trainer.current_epoch))
-    atomic_write_text(run_dir / SUMMARY_FILENAME, json.dumps(_summary_payload(result, cfg), indent=2, allow_nan=False))
-    writer.emit(status, epoch=trainer.current_epoch, global_step=trainer.global_step, summary=summary)
+    result = RunResult(run_dir, status, best, last, {}, int(trainer.current_epoch))
+    _evaluate(cfg, result, writer, labels, datamodule, fits, module.device)
+    atomic_write_text(
+        run_dir / SUMMARY_FILENAME, json.dumps(_summary_payload(result, cfg, trainer), indent=2, allow_nan=False)
+    )
+    writer.emit(status, epoch=trainer.current_epoch, global_step=trainer.global_step, summary=result.summary)
     return result
 
 
-def _summary_payload(result: RunResult, cfg: DictConfig) -> dict[str, Any]:
+def _evaluate(
+    cfg: DictConfig,
+    result: RunResult,
+    writer: EventWriter,
+    labels: Any,
+    datamodule: Any,
+    fits: dict[str, Any],
+    device: Any,
+) -> None:
+    """Predicts the labelled frames (and the test videos) with the best checkpoint; fills ``result.summary``."""
+    from pose_core.training.module import load_module
+
+    assert result.best_checkpoint is not None
+    writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
+    best_module = load_module(result.best_checkpoint, map_location=device)
+    result.summary = evaluate_labeled_frames(best_module, datamodule, labels, result.run_dir, fits)
+    if cfg.eval.predict_vids_after_training and result.status != "stopped":
+        predict_videos(cfg, result.run_dir, result.best_checkpoint, writer, fits)
+
+
+def _summary_payload(result: RunResult, cfg: DictConfig, trainer: Any) -> dict[str, Any]:
     from pose_core.metrics import summary_to_jsonable
 
     return {
@@ -451,4 +499,5 @@ def _summary_payload(result: RunResult, cfg: DictConfig) -> dict[str, Any]:
         "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
         "pixel_error": summary_to_jsonable(result.summary),
         "model": OmegaConf.to_container(cfg.model),
+        "world_size": int(trainer.world_size),
     }

@@ -117,8 +117,19 @@ class LossHistory:
 
     @classmethod
     def from_run(cls, run_dir: Path) -> LossHistory:
-        """Replay ``run_dir/events.jsonl`` (missing file = empty history; garbled lines skipped)."""
-        return cls(read_events(Path(run_dir) / EVENTS_FILENAME))
+        """Replay ``run_dir/events.jsonl`` (missing file = empty history; garbled lines skipped).
+
+        A Lightning Pose model folder has no ``events.jsonl``: its tensorboard files are turned
+        into the same events (:func:`pose_core.interop.lightning_pose.events_from_tensorboard`;
+        reads files for up to a few seconds: call it in a worker thread, as the training pane does).
+        """
+        run_dir = Path(run_dir)
+        if not (run_dir / EVENTS_FILENAME).is_file():
+            from pose_core.interop.lightning_pose import events_from_tensorboard, is_lp_model_dir
+
+            if is_lp_model_dir(run_dir):
+                return cls(events_from_tensorboard(run_dir))
+        return cls(read_events(run_dir / EVENTS_FILENAME))
 
     def add_events(self, events: Iterable[Event]) -> None:
         """Take events in file order."""
@@ -321,7 +332,7 @@ def scan_runs(project_root: Path) -> list[RunRow]:
         project_root: The project folder.
 
     Returns:
-        One row per run directory under ``outputs/*/*``.
+        One row per run directory under ``outputs/*/*`` (Lightning Pose model folders included).
     """
     from pose_core.project import list_runs
 
@@ -331,7 +342,7 @@ def scan_runs(project_root: Path) -> list[RunRow]:
         rows.append(
             RunRow(
                 path=info.path,
-                status=effective_status(info.status, history),
+                status=info.status if info.source != "PoseDesk" else effective_status(info.status, history),
                 started=info.started,
                 duration_s=history.running_duration_s,
                 epochs=info.epochs,

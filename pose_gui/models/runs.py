@@ -58,9 +58,9 @@ class RunsTableModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return _sort_value(run, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == 1:
-            return QColor(STATUS_COLORS.get(run.status, "#000000"))
+            return QColor(STATUS_COLORS.get(run.status.split(" · ")[0], "#000000"))  # "finished · Lightning Pose"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(run.path)
+            return str(run.path) if run.source == "PoseDesk" else f"{run.path}\n(trained with {run.source})"
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

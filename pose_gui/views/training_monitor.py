@@ -1,5 +1,11 @@
 """The Training pane: train the project in a child process, watch its curves live, stop, kill, resume, compare.
 
+Attach to run follows a run directory another process or machine writes (``bash train.sh`` in a
+terminal, a SLURM job on a shared filesystem) with the same curves and progress, read-only: Stop
+writes its STOP file after a confirmation, Kill is impossible, and a run whose files stop growing
+is reported as stale instead of looking hung. Export job writes a run directory that trains
+elsewhere (:mod:`pose_gui.views.export_job_dialog`).
+
 Train validates the project's saved ``config.yaml`` (in a thread) and starts a
 :class:`~pose_gui.workers.training.TrainingJob`; its events feed a :class:`LossHistory` that the
 plots (:class:`LossPlots`: loss, RMSE in pixels, learning rate; per step or per epoch, log scale,
@@ -15,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -32,7 +37,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -40,74 +44,34 @@ from PySide6.QtWidgets import (
 
 from pose_core.errors import DataError
 from pose_gui import dialogs
-from pose_gui.models.loss_history import (
-    LossHistory,
-    RunRow,
-    format_duration,
-    scan_runs,
-)
-from pose_gui.style import ERROR_COLOR, STATUS_COLORS
+from pose_gui.models.loss_history import LossHistory, RunRow, format_duration, scan_runs
+from pose_gui.style import STATUS_COLORS
+from pose_gui.views.cluster_controls import ClusterControls
 from pose_gui.views.loss_plots import LossPlots
+from pose_gui.views.training_parts import (
+    HISTORY_COLUMNS,
+    PHASE_TEXT,
+    FailureBox,
+    check_resumable,
+    fill_history_table,
+    read_log_tail,
+    validate_project_config,
+)
+from pose_gui.workers.attach import AttachedRun
 from pose_gui.workers.tasks import TaskThread, stop_thread
 from pose_gui.workers.tensorboard import TensorBoardServer
 from pose_gui.workers.training import TrainingFailure, TrainingJob, new_run_dir, resume_command, train_command
 
 if TYPE_CHECKING:
-    from pose_core.config.io import LoadedConfig
     from pose_gui.models.state import AppState
 
-HISTORY_COLUMNS = (
-    "Run",
-    "Status",
-    "Started",
-    "Duration",
-    "Epochs",
-    "Best train loss",
-    "Best val loss",
-    "Test error (px)",
-)
-PHASE_TEXT = {
-    "starting": "Starting",
-    "loading_data": "Loading data",
-    "building_model": "Building the model",
-    "first_batch": "Preparing the first batch",
-    "training": "Training",
-    "stopping": "Stopping",
-    "evaluating": "Evaluating",
-    "predicting_videos": "Predicting videos",
-    "rendering_videos": "Rendering videos",
-}
 MAX_LOG_LINES = 5000
 CommandFactory = Callable[[Path, Path], list[str]]
-
-
-def _validate_project_config(config_path: Path) -> LoadedConfig:
-    """Load and validate the project's saved config (worker thread); raises ConfigError with the reason."""
-    from pose_core.config.io import load_config
-
-    if not config_path.is_file():
-        raise DataError(
-            f"{config_path} does not exist; save the project's config (Config pane) before training.",
-            path=str(config_path),
-        )
-    return load_config(config_path)
-
-
-def _check_resumable(run_dir: Path) -> Path:
-    """The run's last checkpoint (worker thread); raises DataError if the run cannot be resumed."""
-    from pose_core.training.run import find_last_checkpoint
-
-    if not run_dir.is_dir():
-        raise DataError(
-            f"The run folder {run_dir} no longer exists; pick another run in the history.", path=str(run_dir)
-        )
-    checkpoint = find_last_checkpoint(run_dir)
-    if checkpoint is None:
-        raise DataError(
-            f"{run_dir} has no checkpoint to resume from (it never finished an epoch); start a new run instead.",
-            path=str(run_dir),
-        )
-    return checkpoint
+KILL_TIP = "End the training process and its children at once (asks first)"
+KILL_ATTACHED_TIP = (
+    "Kill is not possible for an attached run: its process belongs to another machine or session "
+    "(use Stop, or end it there: scancel JOBID / Ctrl-C)"
+)
 
 
 class TrainingMonitorPane(QWidget):
@@ -124,7 +88,7 @@ class TrainingMonitorPane(QWidget):
         self.state = state
         self.command_factory: CommandFactory = train_command
         self.stop_grace_s = 120.0
-        self.job: TrainingJob | None = None
+        self.job: TrainingJob | AttachedRun | None = None
         self.live_history: LossHistory | None = None
         self.failure: TrainingFailure | None = None
         self.rows: list[RunRow] = []
@@ -133,10 +97,13 @@ class TrainingMonitorPane(QWidget):
         self._tasks: list[TaskThread] = []
         self._shown_run: Path | None = None
         self._replay_request = 0
-        self._dirty = False
+        self._redraw_timer = QTimer(self)  # one redraw per batch of events
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self._redraw_live)
         self.tensorboard = TensorBoardServer(self)
         self.tensorboard.failed.connect(lambda error: self.state.report_error(error, "TensorBoard failed"))
         self.tensorboard.ready.connect(lambda url: self.state.post_message(f"TensorBoard serves at {url}", 10000))
+        self.cluster = ClusterControls(self)
         self._build()
         state.project_changed.connect(self._on_state_project_changed)
         state.run_changed.connect(self._on_state_run_changed)
@@ -151,14 +118,23 @@ class TrainingMonitorPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_buttons())
         layout.addLayout(self._build_progress())
-        layout.addWidget(self._build_failure_box())
+        self.attach_banner = QLabel()
+        self.attach_banner.setWordWrap(True)
+        self.attach_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.attach_banner.setVisible(False)
+        layout.addWidget(self.attach_banner)
+        self.failure_box = FailureBox(lambda: self.state.post_message("Error report copied to the clipboard", 4000))
+        self.failure_title, self.failure_text, self.copy_button = (
+            self.failure_box.title, self.failure_box.text, self.failure_box.copy_button,
+        )  # fmt: skip
+        layout.addWidget(self.failure_box)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_plot_area())
         splitter.addWidget(self._build_side_tabs())
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
-        self._update_buttons()
+        self.update_buttons()
 
     def _build_buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -167,7 +143,7 @@ class TrainingMonitorPane(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Finish the current step, save a checkpoint, evaluate and end")
         self.kill_button = QPushButton("Kill")
-        self.kill_button.setToolTip("End the training process and its children at once (asks first)")
+        self.kill_button.setToolTip(KILL_TIP)
         self.resume_epochs = QSpinBox()
         self.resume_epochs.setRange(1, 10000)
         self.resume_epochs.setValue(10)
@@ -183,8 +159,12 @@ class TrainingMonitorPane(QWidget):
         self.kill_button.clicked.connect(self.kill_training)
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
         self.tensorboard_button.clicked.connect(self.open_tensorboard)
+        self.attach_button, self.export_button = self.cluster.attach_button, self.cluster.export_button
         for widget in (self.train_button, self.stop_button, self.kill_button):
             row.addWidget(widget)
+        row.addSpacing(16)
+        row.addWidget(self.attach_button)
+        row.addWidget(self.export_button)
         row.addSpacing(16)
         row.addWidget(self.resume_epochs)
         row.addWidget(self.resume_button)
@@ -205,33 +185,6 @@ class TrainingMonitorPane(QWidget):
         row.addWidget(self.phase_label)
         row.addWidget(self.progress_bar, 1)
         return row
-
-    def _build_failure_box(self) -> QFrame:
-        self.failure_box = QFrame()
-        self.failure_box.setFrameShape(QFrame.Shape.StyledPanel)
-        self.failure_box.setStyleSheet(f"QFrame#failure {{ border: 2px solid {ERROR_COLOR}; }}")
-        self.failure_box.setObjectName("failure")
-        box = QVBoxLayout(self.failure_box)
-        top = QHBoxLayout()
-        self.failure_title = QLabel()
-        self.failure_title.setWordWrap(True)
-        self.failure_title.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;")
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.setToolTip("Copy the error, traceback and last log lines (for a bug report)")
-        self.copy_button.clicked.connect(self.copy_failure)
-        dismiss = QPushButton("Dismiss")
-        dismiss.clicked.connect(lambda: self.failure_box.setVisible(False))
-        top.addWidget(self.failure_title, 1)
-        top.addWidget(self.copy_button)
-        top.addWidget(dismiss)
-        self.failure_text = QPlainTextEdit()
-        self.failure_text.setReadOnly(True)
-        self.failure_text.setFont(QFont("monospace", 9))
-        self.failure_text.setMaximumHeight(180)
-        box.addLayout(top)
-        box.addWidget(self.failure_text)
-        self.failure_box.setVisible(False)
-        return self.failure_box
 
     def _build_plot_area(self) -> QWidget:
         area = QWidget()
@@ -311,21 +264,17 @@ class TrainingMonitorPane(QWidget):
             in a thread and the child starts if it validates (an invalid config is reported).
         """
         if self.is_training():
-            self._refuse("A training run is already going; stop it before starting another one.")
+            self.refuse(self.busy_reason("starting another one"))
             return False
         project = self.state.project
         if project is None:
             self.state.report_error(DataError("No project is open; open a project, then press Train."), "Cannot train")
             return False
         root = project.root
-        self._preparing = self._run_task(
-            _validate_project_config,
-            root / "config.yaml",
-            on_success=lambda _loaded: self._start_new_run(root),
-            error_title="Cannot start training",
+        on_success = lambda _loaded: self._start_new_run(root)  # noqa: E731
+        self.prepare(
+            validate_project_config, root / "config.yaml", on_success, "Cannot start training", "Checking config.yaml…"
         )
-        self._set_phase("Checking config.yaml…", busy=True)
-        self._update_buttons()
         return True
 
     def resume_training(self, run_dir: Path, extra_epochs: int) -> bool:
@@ -335,27 +284,37 @@ class TrainingMonitorPane(QWidget):
             False if refused at once (a run is going); else the run is checked in a thread.
         """
         if self.is_training():
-            self._refuse("A training run is already going; stop it before resuming another one.")
+            self.refuse(self.busy_reason("resuming another one"))
             return False
         run_dir = Path(run_dir)
         row = next((r for r in self.rows if r.path == run_dir), None)
-        done = row.history.epochs_completed if row is not None else LossHistory.from_run(run_dir).epochs_completed
+        if self.job is not None and self.job.run_dir == run_dir and self.live_history is not None:
+            done = self.live_history.epochs_completed  # fresher than a row listed while it trained
+        else:
+            done = row.history.epochs_completed if row is not None else LossHistory.from_run(run_dir).epochs_completed
         command = resume_command(run_dir, done + extra_epochs)
-        self._preparing = self._run_task(
-            _check_resumable,
-            run_dir,
-            on_success=lambda _ckpt: self._launch(run_dir, command),
-            error_title="Cannot resume",
-        )
-        self._set_phase("Checking the run's checkpoint…", busy=True)
-        self._update_buttons()
+        on_success = lambda _ckpt: self._launch(run_dir, command)  # noqa: E731
+        self.prepare(check_resumable, run_dir, on_success, "Cannot resume", "Checking the run's checkpoint…")
         return True
 
+    def prepare(self, fn: Any, arg: Any, on_success: Any, error_title: str, message: str) -> None:
+        """Check something in a thread before a job starts (Train, Train and Attach wait for it)."""
+        self._preparing = self.run_task(fn, arg, on_success=on_success, error_title=error_title)
+        self.set_phase(message, busy=True)
+        self.update_buttons()
+
+    def busy_reason(self, what: str) -> str:
+        if isinstance(self.job, AttachedRun) and self.job.is_running():
+            return f"PoseDesk is attached to {self.run_name(self.job.run_dir)}; detach before {what}."
+        return f"A training run is already going; stop it before {what}."
+
     def stop_training(self) -> None:
-        """Stop gracefully (the child saves a checkpoint and ends)."""
-        if self.job is not None and self.job.is_running():
+        """Stop gracefully (the child saves a checkpoint and ends); an attached run is asked first."""
+        if isinstance(self.job, AttachedRun):
+            self.cluster.stop_attached(self.job)
+        elif self.job is not None and self.job.is_running():
             self.job.request_stop()
-            self._update_buttons()
+        self.update_buttons()
 
     def kill_training(self) -> bool:
         """Kill the training process tree after a confirmation.
@@ -363,10 +322,10 @@ class TrainingMonitorPane(QWidget):
         Returns:
             True if it was killed.
         """
-        if self.job is None or not self.job.is_running():
-            return False
+        if self.job is None or not self.job.is_running() or isinstance(self.job, AttachedRun):
+            return False  # an attached run's process is not ours: the button is disabled and says why
         question = (
-            f"Kill the training of {self._run_name(self.job.run_dir)} now?\n\nThe current epoch is lost; the run "
+            f"Kill the training of {self.run_name(self.job.run_dir)} now?\n\nThe current epoch is lost; the run "
             "keeps its last saved checkpoint and can be resumed from it. Stop ends cleanly instead."
         )
         if not dialogs.confirm(self, "Kill training?", question, "Kill"):
@@ -389,9 +348,7 @@ class TrainingMonitorPane(QWidget):
 
     def copy_failure(self) -> None:
         """Copy the failure report (error, traceback, last log lines) to the clipboard."""
-        if self.failure is not None:
-            QGuiApplication.clipboard().setText(self.failure.report())
-            self.state.post_message("Error report copied to the clipboard", 4000)
+        self.failure_box.copy()
 
     def refresh_history(self) -> None:
         """Re-read the project's runs (in a thread)."""
@@ -399,12 +356,13 @@ class TrainingMonitorPane(QWidget):
         if project is None:
             self._set_rows([])
             return
-        self._run_task(scan_runs, project.root, on_success=self._set_rows, error_title="Cannot list the runs")
+        self.run_task(scan_runs, project.root, on_success=self._set_rows, error_title="Cannot list the runs")
 
     def shutdown(self) -> None:
         """End the training child, TensorBoard and the worker threads (the window is closing)."""
         if self.job is not None:
             self.job.shutdown()
+        self.cluster.shutdown()
         self.tensorboard.shutdown()
         for task in list(self._tasks):
             stop_thread(task)
@@ -418,37 +376,41 @@ class TrainingMonitorPane(QWidget):
     def _launch(self, run_dir: Path, command: list[str]) -> None:
         self._preparing = None
         if self.state.project is None:
-            self._update_buttons()
+            self.update_buttons()
             return
         job = TrainingJob(run_dir, command, stop_grace_s=self.stop_grace_s, parent=self)
+        self.follow(job, LossHistory.from_run(run_dir) if (run_dir / "events.jsonl").is_file() else LossHistory())
+        self._job_id = self.state.add_job(f"Training run {self.run_name(run_dir)}")
+        job.start()
+        self.state.set_run_dir(run_dir)
+        self.show_live()
+        self.state.post_message(f"Training started in {run_dir}", 5000)
+        self.update_buttons()
+
+    def follow(self, job: TrainingJob | AttachedRun, history: LossHistory, log_text: str = "") -> None:
+        """Make ``job`` the followed run: its events feed ``history``, the plots and the progress bar."""
+        self._preparing = None
         self.job = job
-        self.live_history = LossHistory.from_run(run_dir) if (run_dir / "events.jsonl").is_file() else LossHistory()
+        self.live_history = history
         self.failure_box.setVisible(False)
-        self.log_view.clear()
+        self.log_view.setPlainText(log_text)
         job.event_received.connect(self._on_job_event_received)
         job.phase_changed.connect(self._on_job_phase_changed)
         job.progress.connect(self._on_job_progress)
         job.log_received.connect(self._on_job_log_received)
         job.failed.connect(self._on_job_failed)
         job.ended.connect(self._on_job_ended)
-        self._job_id = self.state.add_job(f"Training run {self._run_name(run_dir)}")
-        job.start()
-        self.state.set_run_dir(run_dir)
-        self._show_live()
-        self.state.post_message(f"Training started in {run_dir}", 5000)
-        self._update_buttons()
 
     def _on_job_event_received(self, event: Any) -> None:
         if self.live_history is not None:
             self.live_history.add_event(event)
         if event.kind == "started":  # the run folder exists now: list it
             self.refresh_history()
-        if not self._dirty:  # redraw once per batch of events (the job polls every 250 ms)
-            self._dirty = True
-            self._redraw_live()
+        if not self._redraw_timer.isActive():  # redraw once per batch of events (the job polls every 250 ms)
+            self._redraw_timer.start(0)
 
     def _redraw_live(self) -> None:
-        self._dirty = False
+        self._redraw_timer.stop()
         if self.job is not None and self._shown_run == self.job.run_dir:
             self.plots.redraw()
         skipped = self.job.n_skipped_lines if self.job is not None else 0
@@ -457,11 +419,15 @@ class TrainingMonitorPane(QWidget):
 
     def _on_job_phase_changed(self, phase: str, message: str) -> None:
         if phase != "training":
-            self._set_phase(
+            self.set_phase(
                 f"{PHASE_TEXT.get(phase, phase)}: {message}" if message else PHASE_TEXT.get(phase, phase), busy=True
             )
 
-    def _on_job_progress(self, data: dict[str, Any]) -> None:
+    def _on_job_progress(self, _data: dict[str, Any]) -> None:
+        self.show_progress()
+
+    def show_progress(self) -> None:
+        """Show the followed run's latest progress (epoch, step, images/s, ETA) in the progress bar."""
         history = self.live_history
         if history is None:
             return
@@ -489,33 +455,34 @@ class TrainingMonitorPane(QWidget):
             self.state.remove_job(self._job_id)
             self._job_id = None
         job = self.job
-        name = self._run_name(job.run_dir) if job is not None else ""
-        self._set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
+        name = self.run_name(job.run_dir) if job is not None else ""
+        self.set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
         if status == "finished":
             self.progress_bar.setValue(self.progress_bar.maximum())
         self._redraw_live()
         self.state.post_message(f"Training run {name} {status}", 8000)
-        self._update_buttons()
+        self.cluster.on_job_ended()
+        self.update_buttons()
         self.state.runs_changed.emit()
 
     # ------------------------------------------------------------------ showing runs
 
-    def _show_live(self) -> None:
+    def show_live(self) -> None:
         if self.job is None or self.live_history is None:
             return
         self._shown_run = self.job.run_dir
-        self.plots.set_runs([(self._run_name(self.job.run_dir), self.live_history)])
+        self.plots.set_runs([(self.run_name(self.job.run_dir), self.live_history)])
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
         if run_dir is None:
             self._shown_run = None
             self.plots.set_runs([])
         elif self.job is not None and Path(run_dir) == self.job.run_dir and self.live_history is not None:
-            self._show_live()
+            self.show_live()
         else:
             self._replay(Path(run_dir))
         self._select_history_row(run_dir)
-        self._update_buttons()
+        self.update_buttons()
 
     def _replay(self, run_dir: Path) -> None:
         self._shown_run = run_dir
@@ -525,7 +492,7 @@ class TrainingMonitorPane(QWidget):
             return
         self._replay_request += 1
         request = self._replay_request
-        self._run_task(
+        self.run_task(
             LossHistory.from_run,
             run_dir,
             on_success=lambda history: (
@@ -544,9 +511,9 @@ class TrainingMonitorPane(QWidget):
                 ),
                 "Cannot show the run",
             )
-        self.plots.set_runs([(self._run_name(run_dir), history)])
+        self.plots.set_runs([(self.run_name(run_dir), history)])
         if history.status == "failed" and not self.is_training():
-            self._show_failure(TrainingFailure(history.error, history.traceback, None, _read_log_tail(run_dir)))
+            self._show_failure(TrainingFailure(history.error, history.traceback, None, read_log_tail(run_dir)))
         elif not self.is_training():
             self.failure_box.setVisible(False)
 
@@ -565,31 +532,19 @@ class TrainingMonitorPane(QWidget):
                 runs.append((row.name, self.live_history if live and self.live_history else row.history))
             self.plots.set_runs(runs)
             self.x_axis_combo.setCurrentIndex(1)  # runs are compared per epoch
-        self._update_buttons()
+        self.update_buttons()
 
     def _set_rows(self, rows: list[RunRow]) -> None:
         self.rows = list(rows)
-        table = self.history_table
-        table.blockSignals(True)
-        table.setRowCount(len(self.rows))
-        for i, row in enumerate(self.rows):
-            status = row.status
-            if self.job is not None and self.job.is_running() and row.path == self.job.run_dir:
-                status = "running"
-            values = (
-                row.name, status, row.started.strftime("%Y-%m-%d %H:%M") if row.started else "—",
-                format_duration(row.duration_s), "—" if row.epochs is None else str(row.epochs),
-                _fmt(row.best_train_loss), _fmt(row.best_val_loss), _fmt(row.test_error_px, ".2f"),
-            )  # fmt: skip
-            for col, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setToolTip(str(row.path))
-                if col == 1:
-                    item.setForeground(QColor(STATUS_COLORS.get(status, "#000000")))
-                table.setItem(i, col, item)
-        table.blockSignals(False)
+        fill_history_table(self.history_table, self.rows, self._row_status)
         self._select_history_row(self._shown_run)
-        self._update_buttons()
+        self.update_buttons()
+
+    def _row_status(self, row: RunRow) -> str:
+        job = self.job
+        if job is not None and job.is_running() and row.path == job.run_dir:
+            return "stale" if isinstance(job, AttachedRun) and job.is_stale else "running"
+        return row.status
 
     def _select_history_row(self, run_dir: Path | None) -> None:
         table = self.history_table
@@ -604,7 +559,7 @@ class TrainingMonitorPane(QWidget):
         if self.job is None or not self.job.is_running():
             self.failure_box.setVisible(False)
         self.refresh_history()
-        self._update_buttons()
+        self.update_buttons()
 
     # ------------------------------------------------------------------ small helpers
 
@@ -618,11 +573,9 @@ class TrainingMonitorPane(QWidget):
 
     def _show_failure(self, failure: TrainingFailure) -> None:
         self.failure = failure
-        self.failure_title.setText(failure.error)
-        self.failure_text.setPlainText(failure.report())
-        self.failure_box.setVisible(True)
+        self.failure_box.show_failure(failure)
 
-    def _set_phase(self, text: str, *, busy: bool, color: str | None = None) -> None:
+    def set_phase(self, text: str, *, busy: bool, color: str | None = None) -> None:
         self.phase_label.setText(text)
         self.phase_label.setStyleSheet(f"color: {color};" if color else "")
         if busy:
@@ -632,16 +585,19 @@ class TrainingMonitorPane(QWidget):
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
 
-    def _refuse(self, message: str) -> None:
+    def refuse(self, message: str) -> None:
         self.status_label.setText(message)
         self.state.post_message(message, 8000)
 
-    def _update_buttons(self) -> None:
+    def update_buttons(self) -> None:
         training = self.is_training()
         running = self.job is not None and self.job.is_running()
         self.train_button.setEnabled(self.state.project is not None and not training)
+        attached = running and isinstance(self.job, AttachedRun)
         self.stop_button.setEnabled(running and not (self.job is not None and self.job.stop_requested))
-        self.kill_button.setEnabled(running)
+        self.kill_button.setEnabled(running and not attached)
+        self.kill_button.setToolTip(KILL_ATTACHED_TIP if attached else KILL_TIP)
+        self.cluster.update_buttons(attached=attached, busy=training)
         resumable = self._shown_run is not None and self._shown_status() in ("finished", "stopped", "killed")
         self.resume_button.setEnabled(resumable and not training)
         self.resume_epochs.setEnabled(resumable and not training)
@@ -653,15 +609,15 @@ class TrainingMonitorPane(QWidget):
         row = next((r for r in self.rows if r.path == self._shown_run), None)
         return row.status if row is not None else ""
 
-    def _run_task(self, fn: Any, *args: Any, on_success: Any, error_title: str) -> TaskThread:
+    def run_task(self, fn: Any, *args: Any, on_success: Any, error_title: str) -> TaskThread:
         task = TaskThread(fn, *args, parent=self)
 
         def on_failed(error: BaseException) -> None:
             if task is self._preparing:
                 self._preparing = None
-                self._set_phase("Not started", busy=False)
+                self.set_phase("Not started", busy=False)
             self.state.report_error(error, error_title)
-            self._update_buttons()
+            self.update_buttons()
 
         def on_finished() -> None:
             if task in self._tasks:
@@ -676,21 +632,5 @@ class TrainingMonitorPane(QWidget):
         return task
 
     @staticmethod
-    def _run_name(run_dir: Path) -> str:
+    def run_name(run_dir: Path) -> str:
         return f"{run_dir.parent.name}/{run_dir.name}"
-
-
-def _fmt(value: float | None, spec: str = ".4g") -> str:
-    return "—" if value is None else format(value, spec)
-
-
-def _read_log_tail(run_dir: Path, n_lines: int = 40) -> str:
-    """The last lines of ``run_dir/train.log`` ('' if there is none)."""
-    try:
-        with (run_dir / "train.log").open("rb") as fh:
-            fh.seek(0, 2)
-            fh.seek(max(0, fh.tell() - 16384))
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-n_lines:])

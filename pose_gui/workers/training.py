@@ -2,8 +2,8 @@
 
 The child is the same CLI a user would type (``python -m pose_core.cli train ...``), started by a
 :class:`~pose_gui.workers.process_job.ProcessJob` (output to the log view and ``run_dir/train.log``).
-A 250 ms timer reads the events appended since the last tick with :class:`pose_core.events.EventTail`
-(garbled lines are skipped and counted) and turns them into typed signals. Stop writes the stop
+A :class:`~pose_gui.workers.run_follower.RunFollower` reads the events appended every 250 ms (garbled
+lines are skipped and counted) and turns them into typed signals. Stop writes the stop
 file (the child finishes its step, saves a checkpoint, evaluates and ends); if the child stays
 silent for a grace period after that, it is killed. Kill ends the whole process tree at once.
 """
@@ -18,10 +18,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, TERMINAL_EVENTS, Event, EventTail
+from pose_core.events import STOP_FILENAME, Event
 from pose_gui.workers.process_job import ProcessJob
+from pose_gui.workers.run_follower import POLL_INTERVAL_MS, RunFollower
 
-POLL_INTERVAL_MS = 250
+__all__ = ["POLL_INTERVAL_MS", "TrainingFailure", "TrainingJob", "new_run_dir", "resume_command", "train_command"]
+
 STOP_GRACE_S = 120.0  # after Stop, the child is killed if it writes no event for this long
 LOG_FILENAME = "train.log"
 CLI_ERROR_PREFIX = "pose-train: error:"
@@ -133,20 +135,18 @@ class TrainingJob(QObject):
         self.status = "not started"
         self.failure: TrainingFailure | None = None
         self.stop_requested = False
-        self._tail = EventTail(self.run_dir / EVENTS_FILENAME)
-        self._terminal: Event | None = None
-        self._saw_run_dir = self.run_dir.is_dir()
+        self.follower = RunFollower(self.run_dir, parent=self)
+        for name in ("event_received", "phase_changed", "progress", "epoch_ended"):
+            getattr(self.follower, name).connect(getattr(self, name))
+        self.follower.event_received.connect(self._on_follower_event_received)
+        self.follower.vanished.connect(self._on_follower_vanished)
         self._vanished = False
         self._stop_without_checkpoint = False
         self._timed_out = False
-        self._n_new_events = 0
         self.process = ProcessJob(command[0], command[1:], log_path=self.run_dir / LOG_FILENAME, parent=self)
         self.process.output_received.connect(self.log_received)
         self.process.started.connect(self._on_process_started)
         self.process.ended.connect(self._on_process_ended)
-        self._poll_timer = QTimer(self)
-        self._poll_timer.setInterval(POLL_INTERVAL_MS)
-        self._poll_timer.timeout.connect(self.poll)
         self._grace_timer = QTimer(self)
         self._grace_timer.setSingleShot(True)
         self._grace_timer.setInterval(int(stop_grace_s * 1000))
@@ -155,7 +155,7 @@ class TrainingJob(QObject):
     @property
     def n_skipped_lines(self) -> int:
         """Garbled ``events.jsonl`` lines skipped so far."""
-        return self._tail.n_skipped_lines
+        return self.follower.n_skipped_lines
 
     def is_running(self) -> bool:
         """True from :meth:`start` until :attr:`ended`."""
@@ -165,11 +165,10 @@ class TrainingJob(QObject):
 
     def start(self) -> None:
         """Start the child; events of an existing run (a resume) are skipped, only new ones are signalled."""
-        self._tail.read_new()  # a resumed run's old events are already known
-        self._tail.n_skipped_lines = 0
+        self.follower.skip_existing()  # a resumed run's old events are already known
         self.status = "running"
         self.phase_changed.emit("starting", "Starting Python and loading PyTorch…")
-        self._poll_timer.start()
+        self.follower.start()
         self.process.start()
 
     def request_stop(self) -> None:
@@ -197,42 +196,31 @@ class TrainingJob(QObject):
 
     def shutdown(self) -> None:
         """Kill the child and wait until it has ended (the window is closing)."""
-        self._poll_timer.stop()
+        self.follower.stop()
         self._grace_timer.stop()
         self.process.shutdown()
 
     # ------------------------------------------------------------------ following the events
 
     def poll(self) -> None:
-        """Read new events (timer tick); notice a run directory that vanished."""
-        if self.run_dir.is_dir():
-            self._saw_run_dir = True
-        elif self._saw_run_dir and not self._vanished and self.is_running():
-            self._vanished = True
-            self.process.kill_tree()
-            return
-        for event in self._tail.read_new():
-            self._dispatch(event)
+        """Read new events now (the timer does it every 250 ms); a vanished run directory ends the child."""
+        self.follower.poll()
 
-    def _dispatch(self, event: Event) -> None:
-        self._n_new_events += 1
-        self._saw_run_dir = True
+    @property
+    def _terminal(self) -> Event | None:
+        return self.follower.terminal
+
+    def _on_follower_event_received(self, _event: Event) -> None:
         if self.stop_requested:
             self._grace_timer.start()  # the child is alive and working: restart the grace period
-        self.event_received.emit(event)
-        data = event.data
-        if event.kind == "phase":
-            self.phase_changed.emit(str(data.get("phase", "")), str(data.get("message", "")))
-        elif event.kind == "progress":
-            self.progress.emit(dict(data))
-        elif event.kind == "epoch_end":
-            metrics = data.get("metrics")
-            self.epoch_ended.emit(int(data.get("epoch") or 0), dict(metrics) if isinstance(metrics, dict) else {})
-        elif event.kind in TERMINAL_EVENTS:
-            self._terminal = event
+
+    def _on_follower_vanished(self) -> None:
+        if self.is_running() and not self._vanished:
+            self._vanished = True
+            self.process.kill_tree()
 
     def _has_started_training(self) -> bool:
-        return self._n_new_events > 0  # the child removes an old stop file before its first event
+        return self.follower.n_events > 0  # the child removes an old stop file before its first event
 
     # ------------------------------------------------------------------ the end
 
@@ -245,7 +233,7 @@ class TrainingJob(QObject):
             self.process.kill_tree()
 
     def _on_process_ended(self, exit_code: int, how: str) -> None:
-        self._poll_timer.stop()
+        self.follower.stop()
         self._grace_timer.stop()
         if not self._vanished:
             self.poll()

@@ -1,0 +1,1 @@
+"""Interoperability with other pose-estimation tools (DeepLabCut projects and prediction files)."""

@@ -1,0 +1,167 @@
+"""Pieces of the Training pane: the failure box, the history table's rows, the checks run before a launch.
+
+Kept apart from :mod:`pose_gui.views.training_monitor` (which composes them) so that module stays
+about the job's life: train, attach, stop, kill, show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QColor, QFont, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from pose_core.errors import DataError
+from pose_gui.models.loss_history import RunRow, format_duration
+from pose_gui.style import ERROR_COLOR, STATUS_COLORS
+
+if TYPE_CHECKING:
+    from pose_core.config.io import LoadedConfig
+    from pose_gui.workers.training import TrainingFailure
+
+HISTORY_COLUMNS = (
+    "Run",
+    "Status",
+    "Started",
+    "Duration",
+    "Epochs",
+    "Best train loss",
+    "Best val loss",
+    "Test error (px)",
+)
+PHASE_TEXT = {
+    "starting": "Starting",
+    "waiting": "Waiting for the run to start",
+    "loading_data": "Loading data",
+    "building_model": "Building the model",
+    "first_batch": "Preparing the first batch",
+    "training": "Training",
+    "stopping": "Stopping",
+    "evaluating": "Evaluating",
+    "predicting_videos": "Predicting videos",
+    "rendering_videos": "Rendering videos",
+}
+STALE_COLOR = "#b26a00"
+ROW_STATUS_COLORS = {**STATUS_COLORS, "stale": STALE_COLOR}
+
+
+class FailureBox(QFrame):
+    """A red-framed box with a failed run's error, traceback and last log lines, and a Copy button."""
+
+    def __init__(self, on_copied: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.failure: TrainingFailure | None = None
+        self._on_copied = on_copied
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet(f"QFrame#failure {{ border: 2px solid {ERROR_COLOR}; }}")
+        self.setObjectName("failure")
+        box = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the error, traceback and last log lines (for a bug report)")
+        self.copy_button.clicked.connect(self.copy)
+        dismiss = QPushButton("Dismiss")
+        dismiss.clicked.connect(lambda: self.setVisible(False))
+        top.addWidget(self.title, 1)
+        top.addWidget(self.copy_button)
+        top.addWidget(dismiss)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setFont(QFont("monospace", 9))
+        self.text.setMaximumHeight(180)
+        box.addLayout(top)
+        box.addWidget(self.text)
+        self.setVisible(False)
+
+    def show_failure(self, failure: TrainingFailure) -> None:
+        """Show ``failure``."""
+        self.failure = failure
+        self.title.setText(failure.error)
+        self.text.setPlainText(failure.report())
+        self.setVisible(True)
+
+    def copy(self) -> None:
+        """Copy the failure report (error, traceback, last log lines) to the clipboard."""
+        if self.failure is not None:
+            QGuiApplication.clipboard().setText(self.failure.report())
+            if self._on_copied is not None:
+                self._on_copied()
+
+
+def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Callable[[RunRow], str]) -> None:
+    """Write ``rows`` into the history table (signals blocked); ``status_of`` may override a row's status."""
+    table.blockSignals(True)
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        status = status_of(row)
+        values = (
+            row.name, status, row.started.strftime("%Y-%m-%d %H:%M") if row.started else "—",
+            format_duration(row.duration_s), "—" if row.epochs is None else str(row.epochs),
+            _fmt(row.best_train_loss), _fmt(row.best_val_loss), _fmt(row.test_error_px, ".2f"),
+        )  # fmt: skip
+        for col, text in enumerate(values):
+            item = QTableWidgetItem(text)
+            item.setToolTip(str(row.path))
+            if col == 1:
+                item.setForeground(QColor(ROW_STATUS_COLORS.get(status, "#000000")))
+            table.setItem(i, col, item)
+    table.blockSignals(False)
+
+
+def _fmt(value: float | None, spec: str = ".4g") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def read_log_tail(run_dir: Path, n_lines: int = 40) -> str:
+    """The last lines of ``run_dir/train.log`` ('' if there is none)."""
+    try:
+        with (run_dir / "train.log").open("rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - 16384))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-n_lines:])
+
+
+def validate_project_config(config_path: Path) -> LoadedConfig:
+    """Load and validate the project's saved config (worker thread); raises ConfigError with the reason."""
+    from pose_core.config.io import load_config
+
+    if not config_path.is_file():
+        raise DataError(
+            f"{config_path} does not exist; save the project's config (Config pane) before training.",
+            path=str(config_path),
+        )
+    return load_config(config_path)
+
+
+def check_resumable(run_dir: Path) -> Path:
+    """The run's last checkpoint (worker thread); raises DataError if the run cannot be resumed."""
+    from pose_core.training.run import find_last_checkpoint
+
+    if not run_dir.is_dir():
+        raise DataError(
+            f"The run folder {run_dir} no longer exists; pick another run in the history.", path=str(run_dir)
+        )
+    checkpoint = find_last_checkpoint(run_dir)
+    if checkpoint is None:
+        raise DataError(
+            f"{run_dir} has no checkpoint to resume from (it never finished an epoch); start a new run instead.",
+            path=str(run_dir),
+        )
+    return checkpoint
