@@ -71,6 +71,8 @@ class ExportJobDialog(QDialog):
         self.loaded: LoadedConfig | None = None
         self.files: JobFiles | None = None
         self._task: TaskThread | None = None
+        self._loaded_overrides: str | None = None  # the overrides text of ``loaded``
+        self._export_when_loaded = False  # Export was clicked while the config was being checked
         self._build(dest)
         self.reload_config()
 
@@ -166,6 +168,7 @@ class ExportJobDialog(QDialog):
             self._show_error(f"Config overrides: {error}")
             return
         self.loaded = None
+        self._loaded_overrides = self.overrides_edit.text()
         self._show_error("Checking the project's config…", color="#555555")
         task = TaskThread(load_job_config, self.project_root, overrides, parent=self)
         task.succeeded.connect(self._on_task_succeeded)
@@ -179,12 +182,18 @@ class ExportJobDialog(QDialog):
         self.update_preview()
 
     def _on_task_failed(self, error: BaseException) -> None:
+        self._export_when_loaded = False
         self._show_error(str(error))
 
     def _on_task_finished(self) -> None:
         if self._task is not None:
             self._task.deleteLater()
         self._task = None
+        if self.overrides_edit.text() != self._loaded_overrides:  # edited again while it was checked
+            self.reload_config()
+        elif self._export_when_loaded:
+            self._export_when_loaded = False
+            self.export()
 
     def slurm_options(self) -> SlurmOptions:
         """The SLURM fields."""
@@ -227,9 +236,16 @@ class ExportJobDialog(QDialog):
     def export(self) -> bool:
         """Write the files; on success emit :attr:`exported` and close.
 
+        Clicked right after typing config overrides (the click takes the focus, which starts
+        checking them), the files are written once the config with those overrides is checked.
+
         Returns:
-            True if written (a refused destination is shown above the preview).
+            True if written now (a refused destination is shown above the preview).
         """
+        if self._task is not None or self.overrides_edit.text() != self._loaded_overrides:
+            self._export_when_loaded = True
+            self.reload_config()  # no-op while a check runs; the new text is checked after it
+            return False
         if self.files is None or self.loaded is None:
             return False
         try:

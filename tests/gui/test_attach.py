@@ -229,3 +229,20 @@ def test_file_menu_attach_asks_for_the_folder(
     qtbot.waitUntil(lambda: isinstance(pane.job, AttachedRun), timeout=10_000)
     assert window.actions_by_id["file.export_job"].isEnabled()
     assert window.close()  # no question: nothing of ours runs
+
+
+def test_export_right_after_typing_overrides_uses_them(
+    qtbot: QtBot, pane: TrainingMonitorPane, example_project: Path
+) -> None:
+    dialog = pane.cluster.open_export_dialog()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.files is not None, timeout=20_000)
+    dest = example_project / "outputs" / "2024-03-03" / "10-00-00"
+    dialog.dest_edit.setText(str(dest))
+    dialog.attach_check.setChecked(False)
+    dialog.overrides_edit.setText("training.max_epochs=30")  # typed, then Export at once
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert not (dest / "config.yaml").exists()  # not with the config checked before the override
+    qtbot.waitUntil(lambda: (dest / "config.yaml").is_file(), timeout=20_000)
+    assert "max_epochs: 30" in (dest / "config.yaml").read_text()
+    qtbot.waitUntil(lambda: pane.cluster.export_dialog is None, timeout=5_000)  # closed
