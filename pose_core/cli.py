@@ -14,6 +14,7 @@ User errors print one line and exit with status 2. Heavy libraries are imported 
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ from datetime import datetime
 from pathlib import Path
 
 from pose_core.errors import ConfigError, PoseDeskError
+
+# Where Lightning's rank-0 messages go (whichever of the two packages set it up last).
+LIGHTNING_INFO_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero")
 
 EXIT_USER_ERROR = 2
 TRAIN_USAGE = """usage: pose-train [--config-path DIR] [--config-name NAME] [key=value ...]
@@ -121,9 +125,19 @@ def _resume_base(overrides: Sequence[str]) -> Path | None:
     return None
 
 
+class _DropAdvertisements(logging.Filter):
+    """Drops Lightning's "Tip: try installing ..." lines (an advertisement, not a fact about the run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip: " not in str(record.msg)
+
+
 def run_train(argv: Sequence[str]) -> int:
     """Runs ``pose-train`` and returns its exit status (user errors raise PoseDeskError)."""
     from pose_core.config.io import load_config
+
+    for name in LIGHTNING_INFO_LOGGERS:
+        logging.getLogger(name).addFilter(_DropAdvertisements())
 
     args = parse_train_args(argv)
     if args.help:

@@ -171,6 +171,7 @@ def test_two_cpu_processes_write_one_run(tiny_project: Path, tmp_path: Path) -> 
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
     assert "Starting with 2 processes" in out and out.count("Results in ") == 1, out
+    assert "Tip: " not in out  # Lightning's advertisement is not shown
     run_dirs = [p for p in (tmp_path / "outputs").glob("*/*") if p.is_dir()]
     assert len(run_dirs) == 1, run_dirs
     run_dir = run_dirs[0]
