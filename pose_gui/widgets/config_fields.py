@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,6 +37,33 @@ from pose_core.config.schema import SchemaField
 
 EMPTY_TEXT = "(empty)"
 INT_LIMIT = 2**31 - 1
+
+
+class _WheelOnlyWhenFocused(QObject):
+    """Lets the mouse wheel scroll the form past a spin or combo box instead of changing its value.
+
+    A box takes the wheel only once it has been clicked (keyboard focus); otherwise the wheel
+    event is ignored and Qt hands it to the parent, the form's scroll area. Without this, scrolling
+    the long form silently changed whichever value passed under the pointer.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+_WHEEL_GUARD = _WheelOnlyWhenFocused()
+
+
+def guard_wheel(widget: QWidget) -> QWidget:
+    """Make ``widget`` (a spin or combo box) take the wheel only when focused, and not take focus from it."""
+    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    widget.installEventFilter(_WHEEL_GUARD)
+    return widget
+
+
 LIST_ROWS_VISIBLE = 6
 
 
@@ -142,6 +169,7 @@ class NumberEditor(FieldEditor):
         self.is_float, self.optional = is_float, optional
         self.spin: Any = CompactDoubleSpinBox() if is_float else QSpinBox()  # QSpinBox | QDoubleSpinBox
         self.spin.setKeyboardTracking(True)
+        guard_wheel(self.spin)
         step = md.get("step", 0.1 if is_float else 1)
         self._step = float(step)
         lo = md.get("min", -1e9 if is_float else -INT_LIMIT + 1)
@@ -206,6 +234,7 @@ class ChoiceEditor(FieldEditor):
     def __init__(self, field: SchemaField, parent: QWidget | None = None) -> None:
         super().__init__(field, parent)
         self.combo = QComboBox()
+        guard_wheel(self.combo)
         self.choices = list(field.metadata["choices"])
         self.combo.addItems(self.choices)
         self.combo.setMinimumWidth(180)
@@ -506,6 +535,7 @@ class MatchesEditor(FieldEditor):
         for view in range(n_views):
             for part in range(n_parts):
                 combo = QComboBox()
+                guard_wheel(combo)
                 combo.addItems([f"{i}: {name}" for i, name in enumerate(names)])
                 column = self._matches[view] if view < len(self._matches) else []
                 combo.setCurrentIndex(column[part] if part < len(column) and 0 <= column[part] < len(names) else 0)

@@ -367,3 +367,39 @@ def test_no_project_shows_what_to_do(qtbot: QtBot) -> None:
     assert pane.stack.currentWidget() is pane.placeholder
     assert "Open a project" in pane.placeholder.text()
     assert pane.saved_config_path() is None
+
+
+def _wheel_down(widget: Any) -> bool:
+    """One notch of the mouse wheel over the middle of ``widget``; returns whether the widget took it.
+
+    Qt hands a wheel event the widget did not accept to its parents only for events from the
+    window system, so a test sees the hand-over as the event being left unaccepted.
+    """
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(
+        centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def test_the_wheel_scrolls_the_form_past_boxes_and_changes_only_a_clicked_one(
+    qtbot: QtBot, example_project: Path
+) -> None:
+    pane, _state = _make_pane(qtbot, example_project)
+    height = _editor(pane, "data.image_resize_dims.height", NumberEditor)
+    backbone = _editor(pane, "model.backbone", ChoiceEditor)
+    before = (height.spin.value(), backbone.combo.currentText())
+    assert not _wheel_down(height.spin) and not _wheel_down(backbone.combo)  # left to the scroll area
+    assert (height.spin.value(), backbone.combo.currentText()) == before  # values untouched
+    assert not pane.has_unsaved_edits()
+    height.spin.setFocus()
+    qtbot.waitUntil(height.spin.hasFocus, timeout=TIMEOUT_MS)
+    assert _wheel_down(height.spin)  # clicked into: the wheel steps the value as usual
+    assert height.spin.value() != before[0]
+    _wait_checked(qtbot, pane)
