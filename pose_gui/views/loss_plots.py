@@ -5,6 +5,7 @@ Per step or per epoch, log scale, smoothing and hover values; several runs can b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pyqtgraph as pg
@@ -29,6 +30,7 @@ class LossPlots(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self._curves: dict[tuple[str, str, str], pg.PlotDataItem] = {}
         self._cursor_lines: dict[str, pg.InfiniteLine] = {}
+        self._flat_groups: set[str] = set()  # plots framed by hand around one value
         self.hover_text = ""
         self.on_hover: Callable[[str], None] | None = None
         for row, group in enumerate(PLOT_GROUPS):
@@ -61,6 +63,8 @@ class LossPlots(pg.GraphicsLayoutWidget):
         self.log_y = log_y
         for plot in self.plots.values():
             plot.setLogMode(False, log_y)
+        for group in PLOT_GROUPS:
+            self._frame_flat_data(group)
 
     def set_smoothing(self, weight: float) -> None:
         """Exponential-moving-average smoothing weight (0 = raw values)."""
@@ -94,8 +98,30 @@ class LossPlots(pg.GraphicsLayoutWidget):
                 ys = smooth_ema(series.ys, self.smoothing)
                 curve = self._curves.get(key) or self._new_curve(key, run_idx if overlay else metric_idx, overlay)
                 curve.setData(series.xs, ys)
+                curve.setSymbol("o" if self.per_epoch or len(series.xs) == 1 else None)  # one point: a dot
         for key in [k for k in self._curves if k not in wanted]:
             self.plots[key[1]].removeItem(self._curves.pop(key))
+        for group in PLOT_GROUPS:
+            self._frame_flat_data(group)
+
+    def _frame_flat_data(self, group: str) -> None:
+        """Centre a plot whose curves are all one value on that value (a constant learning rate).
+
+        pyqtgraph frames a zero-height range as about -0.5..0.5 around zero, so 0.001 read as 0.
+        The automatic range comes back as soon as the values differ.
+        """
+        plot = self.plots[group]
+        ys = [float(y) for curve in plot.listDataItems() if curve.yData is not None for y in curve.yData]
+        finite = [y for y in ys if math.isfinite(y)]
+        flat = bool(finite) and max(finite) == min(finite) and not self.log_y
+        if flat:
+            value = finite[0]
+            half = abs(value) * 0.5 or 1.0
+            plot.setYRange(value - half, value + half, padding=0)
+            self._flat_groups.add(group)
+        elif group in self._flat_groups:
+            self._flat_groups.discard(group)
+            plot.enableAutoRange(axis="y")
 
     def _new_curve(self, key: tuple[str, str, str], color_idx: int, overlay: bool) -> pg.PlotDataItem:
         label, group, metric = key
