@@ -442,6 +442,18 @@ class TrainingMonitorPane(QWidget):
             f"Epoch {p.epoch + 1}/{p.max_epochs or '?'} · step {p.step}/{p.steps_per_epoch} · {rate} · ETA {eta}"
         )
 
+    def _show_where_it_ended(self, status: str) -> None:
+        """Replace the running figures (rate, ETA) with where the run ended."""
+        history = self.live_history
+        if history is None or self.progress_bar.maximum() == 0:
+            self.progress_bar.setFormat("")
+            return
+        p = history.progress
+        where = f"epoch {p.epoch + 1}/{p.max_epochs or '?'}"
+        if status != "finished" and p.steps_per_epoch:
+            where += f" · step {p.step}/{p.steps_per_epoch}"
+        self.progress_bar.setFormat(f"{status.capitalize()} at {where}")
+
     def _on_job_log_received(self, text: str) -> None:
         self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
         self.log_view.insertPlainText(text)
@@ -459,6 +471,7 @@ class TrainingMonitorPane(QWidget):
         self.set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
         if status == "finished":
             self.progress_bar.setValue(self.progress_bar.maximum())
+        self._show_where_it_ended(status)
         self._redraw_live()
         self.state.post_message(f"Training run {name} {status}", 8000)
         self.cluster.on_job_ended()

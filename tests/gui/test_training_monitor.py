@@ -170,6 +170,7 @@ def test_garbled_event_lines_are_skipped_and_curves_still_move(qtbot: QtBot, pan
     qtbot.waitUntil(lambda: pane.job is not None and pane.job.n_skipped_lines > 0, timeout=20_000)
     assert "Epoch" in pane.progress_bar.format() and "images/s" in pane.progress_bar.format()
     assert wait_ended(qtbot, pane) == "finished"
+    assert pane.progress_bar.format() == "Finished at epoch 3/3"  # no rate or ETA once it has ended
     assert pane.job is not None and pane.job.n_skipped_lines == 3
     assert "3 garbled line(s)" in pane.status_label.text()
     run_name = f"{pane.job.run_dir.parent.name}/{pane.job.run_dir.name}"
@@ -177,6 +178,27 @@ def test_garbled_event_lines_are_skipped_and_curves_still_move(qtbot: QtBot, pan
     pane.x_axis_combo.setCurrentIndex(1)
     assert pane.plots.curve_points(run_name, "val_supervised_loss")[1] == [2.0, 1.0, 2 / 3]
     assert (pane.job.run_dir / "train.log").is_file()
+
+
+def test_a_killed_run_shows_where_it_ended_not_an_eta(
+    qtbot: QtBot, pane: TrainingMonitorPane, dialog_log: DialogLog
+) -> None:
+    code = (
+        "import json, time\nRUN_DIR.mkdir(parents=True)\n"
+        "f = (RUN_DIR / 'events.jsonl').open('a')\n"
+        "f.write(json.dumps({'event': 'started', 'time': time.time(), 'pid': 0, 'max_epochs': 4, 'start_epoch': 0,"
+        " 'steps_per_epoch': 5}) + '\\n')\n"
+        "f.write(json.dumps({'event': 'progress', 'time': time.time(), 'epoch': 1, 'step': 3, 'steps_per_epoch': 5,"
+        " 'global_step': 8, 'images_per_s': 9.5, 'eta_s': 30.0}) + '\\n')\n"
+        "f.flush()\ntime.sleep(60)\n"
+    )
+    pane.command_factory = fake_child(code)
+    qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ETA" in pane.progress_bar.format(), timeout=20_000)
+    dialog_log.confirm_answer = True
+    qtbot.mouseClick(pane.kill_button, Qt.MouseButton.LeftButton)
+    assert wait_ended(qtbot, pane) == "killed"
+    assert pane.progress_bar.format() == "Killed at epoch 2/4 · step 3/5"
 
 
 # ----------------------------------------------------------------------------- history
