@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from pose_core.cli_support import EXIT_USER_ERROR
 from pose_core.errors import ConfigError, PoseDeskError
 
 # Where Lightning's rank-0 messages go (whichever of the two packages set it up last).
 LIGHTNING_INFO_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero")
 
-EXIT_USER_ERROR = 2
 TRAIN_USAGE = """usage: pose-train [--config-path DIR] [--config-name NAME] [key=value ...]
 
 Train a pose model. With no config, trains on the example project (generated on first use).

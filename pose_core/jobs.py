@@ -30,7 +30,6 @@ import os
 import re
 import shlex
 import stat
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,8 +37,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from pose_core.cli_support import OneLineArgumentParser, UsageError, run_command
 from pose_core.config.io import _PATH_KEYS_CWD, _PATH_KEYS_FROM_DATA_DIR, LoadedConfig, load_config
-from pose_core.errors import ConfigError, DataError, PoseDeskError
+from pose_core.errors import ConfigError, DataError
 from pose_core.io.atomic import atomic_write_text
 
 CONFIG_FILENAME = "config.yaml"
@@ -48,7 +48,7 @@ SLURM_SCRIPT = "job.sbatch"
 JOB_FILENAMES = (CONFIG_FILENAME, TRAIN_SCRIPT, SLURM_SCRIPT)
 DEFAULT_TIME = "24:00:00"
 DEFAULT_PYTHON = "python"
-EXIT_USER_ERROR = 2
+PROG = "posedesk export-job"
 _SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")  # minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 _SLURM_NAME = re.compile(r"^[A-Za-z0-9_.,+-]+$")
 
@@ -439,15 +439,9 @@ def export_job(
 # ----------------------------------------------------------------------------- command line
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        """Argument errors become one-line ConfigErrors."""
-        raise ConfigError(f"{message}; see posedesk export-job --help")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="posedesk export-job",
+    parser = OneLineArgumentParser(
+        prog=PROG,
         usage="posedesk export-job [--config FILE | PROJECT] DEST [--remap LOCAL=CLUSTER ...] [--time HH:MM:SS] "
         "[--partition P] [options]",
         description="Write a run directory DEST that trains on another machine: config.yaml (paths relative "
@@ -475,28 +469,26 @@ def _source_and_dest(args: argparse.Namespace) -> tuple[Path, Path]:
     paths = [Path(p) for p in args.paths]
     if args.config is not None:
         if len(paths) != 1:
-            raise ConfigError("give either --config FILE or PROJECT, then DEST; see posedesk export-job --help")
+            raise UsageError(f"give either --config FILE or PROJECT, then DEST; see {PROG} --help.")
         return args.config, paths[0]
     if len(paths) != 2:
-        raise ConfigError("give the project folder (or --config FILE) and DEST; see posedesk export-job --help")
+        raise UsageError(f"give the project folder (or --config FILE) and DEST; see {PROG} --help.")
     return paths[0], paths[1]
 
 
 def export_job_main(argv: list[str]) -> int:
     """``posedesk export-job ...``: returns the exit status (2 for a user error, printed on one line)."""
-    try:
-        args = _parser().parse_args(argv)
-        source, dest = _source_and_dest(args)
-        slurm = SlurmOptions(args.time, args.partition, args.account, args.cpus_per_task)
-        files = export_job(
-            source, dest, remap=parse_remaps(args.remap), slurm=slurm, python=args.python,
-            overrides=args.overrides, force=args.force,
-        )  # fmt: skip
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0)
-    except PoseDeskError as exc:
-        print(f"posedesk export-job: error: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USER_ERROR
+    return run_command(PROG, lambda: _export(argv))
+
+
+def _export(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    source, dest = _source_and_dest(args)
+    slurm = SlurmOptions(args.time, args.partition, args.account, args.cpus_per_task)
+    files = export_job(
+        source, dest, remap=parse_remaps(args.remap), slurm=slurm, python=args.python,
+        overrides=args.overrides, force=args.force,
+    )  # fmt: skip
     gpus = f", {files.gpus_per_node} GPU(s) per node" if files.gpus_per_node else ""
     print(f"Exported the job to {files.run_dir} ({', '.join(files.texts)}).")
     print(

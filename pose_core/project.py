@@ -590,11 +590,31 @@ def create_project(
     source = labels_from if isinstance(labels_from, LabelSource) else read_label_source(Path(labels_from))
     check_images(source.labels, source.data_dir)
     video_paths = _check_videos([Path(v) for v in videos], existing=[])
+    return write_new_project(
+        dest, lambda tmp: _write_project_files(tmp, name, source, video_paths, link_videos, progress)
+    )
+
+
+def write_new_project(dest: Path, write: Callable[[Path], None]) -> Project:
+    """Writes a new project all at once: into a hidden sibling folder, then renamed to ``dest``.
+
+    A failure (full disk, no permission) leaves neither a half-written project nor the temporary folder.
+
+    Args:
+        dest: The project folder; absent or empty (checked by the caller).
+        write: Creates the folder it is given and writes every file of the project into it.
+
+    Returns:
+        The project, opened.
+
+    Raises:
+        DataError: A file cannot be written.
+    """
     tmp = dest.with_name(f".{dest.name}.creating-{os.getpid()}")
     try:
-        _write_project_files(tmp, name, source, video_paths, link_videos, progress)
+        write(tmp)
         if dest.exists():
-            dest.rmdir()  # checked empty above
+            dest.rmdir()  # empty, checked by the caller
         os.replace(tmp, dest)
     except OSError as exc:
         raise DataError(

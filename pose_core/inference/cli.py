@@ -29,8 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
+from pose_core.cli_support import OneLineArgumentParser, UsageError, run_command
 from pose_core.errors import DataError, PoseDeskError
 from pose_core.events import STOP_FILENAME, EventWriter
 from pose_core.inference.pipeline import (
@@ -44,7 +45,6 @@ from pose_core.inference.pipeline import (
 )
 
 PROG = "pose-predict"
-EXIT_USER_ERROR = 2
 EXIT_STOPPED = 130
 PREDICT_EVENTS_FILENAME = "predict_events.jsonl"
 VIDEO_PREDS_DIRNAME = "video_preds"
@@ -54,20 +54,9 @@ BAR_INTERVAL_S = 0.1
 BAR_WIDTH = 24
 
 
-class _UsageError(Exception):
-    """A command-line usage error (bad option or value)."""
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser that raises instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}; see {PROG} --help.")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``pose-predict`` argument parser."""
-    parser = _ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Predict keypoints on every frame of videos with a trained PoseDesk model.",
         epilog="Outputs: <output-dir>/<stem>.csv (one row per frame, video pixels), <stem>_temporal_norm.csv, "
@@ -112,11 +101,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse and check the arguments.
 
     Raises:
-        _UsageError: Unknown option, missing argument or bad value.
+        UsageError: Unknown option, missing argument or bad value.
     """
     args = build_parser().parse_args(list(argv))
     if not 1 <= args.batch_size <= MAX_BATCH_SIZE:
-        raise _UsageError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}, got {args.batch_size}.")
+        raise UsageError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}, got {args.batch_size}.")
     return args
 
 
@@ -443,19 +432,10 @@ def run_predict(argv: Sequence[str]) -> int:
         writer.close()
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
 def predict_main(argv: Sequence[str] | None = None) -> int:
     """Console entry point of ``pose-predict``; returns the exit status."""
     try:
-        return run_predict(list(sys.argv[1:] if argv is None else argv))
-    except (_UsageError, PoseDeskError) as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr, flush=True)
-        return EXIT_USER_ERROR
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
+        return run_command(PROG, lambda: run_predict(list(sys.argv[1:] if argv is None else argv)))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
         return EXIT_STOPPED

@@ -25,17 +25,17 @@ re-exported here with the rest of the reading API.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import yaml
 
+from pose_core.cli_support import OneLineArgumentParser, run_command
 from pose_core.data.labels import image_file, write_labels
 from pose_core.errors import DataError, PoseDeskError
 from pose_core.interop.dlc_project import (
@@ -69,7 +69,6 @@ __all__ = [
 IMPORT_RECORD_FILENAME = "dlc_import.yaml"
 LABELS_FILENAME = "CollectedData.csv"
 PROG = "posedesk import-dlc"
-EXIT_USER_ERROR = 2
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -111,7 +110,7 @@ def write_posedesk_project(
     dlc: DlcProject, dest_dir: Path, *, copy_videos: bool = False, progress: ProgressCallback | None = None
 ) -> Project:
     """Write the PoseDesk project of a read DeepLabCut project (see :func:`import_dlc_project`)."""
-    from pose_core.project import Project, check_new_project_folder
+    from pose_core.project import check_new_project_folder, write_new_project
 
     dest_dir = Path(dest_dir).expanduser().absolute()
     dest = check_new_project_folder(dest_dir.name, dest_dir.parent)
@@ -123,21 +122,7 @@ def write_posedesk_project(
         )
     videos, notes = _readable_videos(dlc.videos)
     dlc.notes.extend(notes)
-    tmp = dest.with_name(f".{dest.name}.importing-{os.getpid()}")
-    try:
-        _write_files(tmp, dlc, videos, copy_videos, progress)
-        if dest.exists():
-            dest.rmdir()  # checked empty above
-        os.replace(tmp, dest)
-    except OSError as exc:
-        raise DataError(
-            f"Cannot write the project to {dest} ({exc.strerror or exc}); choose a writable location with enough "
-            "free space.",
-            path=str(dest),
-        ) from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return Project.open(dest)
+    return write_new_project(dest, lambda tmp: _write_files(tmp, dlc, videos, copy_videos, progress))
 
 
 def _readable_videos(videos: list[Path]) -> tuple[list[Path], list[str]]:
@@ -251,18 +236,9 @@ def _write_record(path: Path, dlc: DlcProject, videos: list[Path], copy_videos: 
 # ----------------------------------------------------------------------------- command line
 
 
-class _UsageError(Exception):
-    """A command-line usage error."""
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{message}; see {PROG} --help.")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``posedesk import-dlc`` argument parser."""
-    parser = _ArgumentParser(
+    parser = OneLineArgumentParser(
         prog=PROG,
         description="Import a single-animal DeepLabCut project into a new PoseDesk project (the DeepLabCut "
         "folder is not modified).",
@@ -315,10 +291,4 @@ def import_dlc_main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 on success, 2 on a user error (one line ``posedesk import-dlc: error: ...`` on stderr).
     """
-    try:
-        return run_import(list(sys.argv[1:] if argv is None else argv))
-    except (_UsageError, PoseDeskError) as exc:
-        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
-        return EXIT_USER_ERROR
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
+    return run_command(PROG, lambda: run_import(list(sys.argv[1:] if argv is None else argv)))
