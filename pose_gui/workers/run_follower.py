@@ -55,6 +55,7 @@ class RunFollower(QObject):
         self.is_vanished = False
         self._tail = tail if tail is not None else EventTail(self.run_dir / EVENTS_FILENAME)
         self._saw_run_dir = self.run_dir.is_dir() or self._tail.offset_bytes > 0
+        self._saw_events_file = self._tail.offset_bytes > 0 or (self.run_dir / EVENTS_FILENAME).is_file()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
         self._timer.timeout.connect(self.poll)
@@ -92,9 +93,13 @@ class RunFollower(QObject):
         Returns:
             The new events.
         """
-        if self.run_dir.is_dir():
-            self._saw_run_dir = True
-        elif self._saw_run_dir:
+        folder_there = self.run_dir.is_dir()
+        events_there = folder_there and (self.run_dir / EVENTS_FILENAME).is_file()
+        self._saw_run_dir = self._saw_run_dir or folder_there
+        self._saw_events_file = self._saw_events_file or events_there
+        # A deleted folder can be back at once under the same path (Lightning's logger writes tb_logs/
+        # again), but the events file the run had open is gone for good: its absence says it.
+        if (self._saw_run_dir and not folder_there) or (self._saw_events_file and not events_there):
             if not self.is_vanished:
                 self.is_vanished = True
                 self.vanished.emit()
