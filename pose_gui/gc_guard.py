@@ -5,16 +5,20 @@ Automatic collection runs in whichever thread happens to allocate. When that is 
 there and can deadlock with the GUI thread: the worker waits for the GIL inside ``~QObject`` while
 the GUI thread, holding the GIL, waits for a Qt lock the worker took (seen in the test suite as a
 hang in ``QObject::~QObject``). :class:`MainThreadCollector` turns automatic collection off and
-collects on a GUI-thread timer instead, generation by generation as the interpreter would.
+collects on a GUI-thread timer instead, generation by generation as the interpreter would, but
+the oldest generation (a full collection: ~200 ms once torch is loaded) at most once a minute:
+the interpreter's own rule holds it back with a heuristic this module cannot read.
 """
 
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QObject, QTimer
 
 COLLECT_INTERVAL_MS = 1000
+FULL_COLLECT_INTERVAL_S = 60.0
 
 
 class MainThreadCollector(QObject):
@@ -23,10 +27,18 @@ class MainThreadCollector(QObject):
     Args:
         parent: Usually the QApplication (the collector lives as long as it).
         interval_ms: How often the generation counts are checked.
+        full_interval_s: Shortest time between two full collections.
     """
 
-    def __init__(self, parent: QObject | None = None, interval_ms: int = COLLECT_INTERVAL_MS) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        interval_ms: int = COLLECT_INTERVAL_MS,
+        full_interval_s: float = FULL_COLLECT_INTERVAL_S,
+    ) -> None:
         super().__init__(parent)
+        self._full_interval_s = full_interval_s
+        self._last_full_s = time.monotonic()
         self._thresholds = gc.get_threshold()
         self._was_enabled = gc.isenabled()
         gc.disable()
@@ -36,9 +48,12 @@ class MainThreadCollector(QObject):
 
     def _on_timer_timeout(self) -> None:
         counts = gc.get_count()
-        for generation in (2, 1, 0):  # the oldest generation due also collects the younger ones
+        full_allowed = time.monotonic() - self._last_full_s >= self._full_interval_s
+        for generation in (2, 1, 0) if full_allowed else (1, 0):  # the oldest due also collects the younger
             if counts[generation] > self._thresholds[generation]:
                 gc.collect(generation)
+                if generation == 2:
+                    self._last_full_s = time.monotonic()
                 return
 
     def stop(self) -> None:

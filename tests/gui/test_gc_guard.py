@@ -44,3 +44,34 @@ def test_cycles_are_collected_by_the_gui_thread_timer(qtbot: QtBot) -> None:
     collector.stop()
     assert not gc.isenabled()  # stop() gives collection back only to whoever had it on
     assert collected_in == [threading.main_thread().name]
+
+
+def _generations_collected(qtbot: QtBot, full_interval_s: float) -> list[int]:
+    """The generations the collector collects in 0.2 s, with a full collection due from the start."""
+    generations: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    for _ in range(gc.get_threshold()[2] + 2):  # each collection of generation 1 counts towards the oldest
+        gc.collect(1)
+    kept: list[list[int]] = []
+    collector = MainThreadCollector(interval_ms=5, full_interval_s=full_interval_s)
+    collector._last_full_s -= 1.0  # as if the window had been open for a second
+    gc.callbacks.append(record)
+    try:
+        for _ in range(20):
+            kept.extend([i] for i in range(2000))
+            qtbot.wait(10)
+    finally:
+        gc.callbacks.remove(record)
+        collector.stop()
+    return generations
+
+
+def test_full_collections_are_rationed(qtbot: QtBot) -> None:
+    """A full collection costs ~200 ms once torch is loaded: at most one per full_interval_s."""
+    assert 2 in _generations_collected(qtbot, full_interval_s=0.5)  # due and allowed: it runs
+    rationed = _generations_collected(qtbot, full_interval_s=3600.0)
+    assert rationed and 2 not in rationed  # due but too soon: only the young generations
