@@ -556,7 +556,11 @@ class TrainingMonitorPane(QWidget):
     def _row_status(self, row: RunRow) -> str:
         job = self.job
         if job is not None and job.is_running() and row.path == job.run_dir:
-            return "stale" if isinstance(job, AttachedRun) and job.is_stale else "running"
+            if isinstance(job, AttachedRun) and job.is_stale:
+                return "stale"
+            if isinstance(job, AttachedRun) and job.follower.n_events == 0:
+                return "waiting"  # a queued job (or one starting) has written nothing yet
+            return "running"
         return row.status
 
     def _select_history_row(self, run_dir: Path | None) -> None:

@@ -167,6 +167,9 @@ def test_a_job_that_dies_before_its_first_event_shows_its_error(
     (run_dir / "config.yaml").write_text("data: {}\n")
     run = attach(qtbot, pane, run_dir)
     assert "Waiting for the run to start" in pane.phase_label.text()
+    pane.refresh_history()
+    qtbot.waitUntil(lambda: pane.history_table.rowCount() == 1 and not pane.is_loading(), timeout=20_000)
+    assert pane.history_table.item(0, 1).text() == "waiting"  # not "running": it has not started
     dialog_log.confirm_answer = True
     pane.stop_training()  # a queued job: STOP would be deleted by its start
     ((title, error),) = dialog_log.take_errors()
