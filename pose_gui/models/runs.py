@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from pose_gui.models.table import RIGHT_ALIGNED, RowTableModel
 from pose_gui.style import STATUS_COLORS
 
 if TYPE_CHECKING:
@@ -14,45 +15,27 @@ if TYPE_CHECKING:
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Run", "Status", "Started", "Epochs", "Best val loss", "Test error (px)")
-_Index = QModelIndex | QPersistentModelIndex
 
 
-class RunsTableModel(QAbstractTableModel):
+class RunsTableModel(RowTableModel):
     """Read-only table of :class:`pose_core.project.RunInfo`; ``SORT_ROLE`` gives sortable values."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._runs: list[RunInfo] = []
+    COLUMNS = COLUMNS
 
     def set_runs(self, runs: list[RunInfo]) -> None:
         """Replace all rows."""
-        self.beginResetModel()
-        self._runs = list(runs)
-        self.endResetModel()
+        self.set_rows(runs)
 
     def run_at(self, row: int) -> RunInfo:
         """The run shown in ``row``."""
-        return self._runs[row]
+        run: RunInfo = self._rows[row]
+        return run
 
     def runs(self) -> list[RunInfo]:
         """All runs, in model order."""
-        return list(self._runs)
+        return list(self._rows)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(self._runs)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        run, column = self._runs[index.row()], index.column()
+    def cell(self, run: RunInfo, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(run, column)
         if role == SORT_ROLE:
@@ -62,7 +45,7 @@ class RunsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return str(run.path) if run.source == "PoseDesk" else f"{run.path}\n(trained with {run.source})"
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT_ALIGNED
         return None
 
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from pose_gui.models.table import RIGHT_ALIGNED, RowTableModel
 from pose_gui.style import ERROR_COLOR
 
 COLUMNS = ("Video", "Frames", "FPS", "Size", "Duration")
-_Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass
@@ -23,18 +23,14 @@ class _Row:
     error: str = ""
 
 
-class VideosTableModel(QAbstractTableModel):
+class VideosTableModel(RowTableModel):
     """One row per video; cells say "…" until the probe arrives and "cannot open" if it failed."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[_Row] = []
+    COLUMNS = COLUMNS
 
     def set_videos(self, videos: list[Path]) -> None:
         """Replace all rows (not yet probed)."""
-        self.beginResetModel()
-        self._rows = [_Row(Path(v)) for v in videos]
-        self.endResetModel()
+        self.set_rows([_Row(Path(v)) for v in videos])
 
     def set_info(self, path: Path, info: Any) -> None:
         """Fill in the probe result (a ``VideoInfo``) of ``path``."""
@@ -46,7 +42,8 @@ class VideosTableModel(QAbstractTableModel):
 
     def path_at(self, row: int) -> Path:
         """The video file of ``row``."""
-        return self._rows[row].path
+        path: Path = self._rows[row].path
+        return path
 
     def is_pending(self) -> bool:
         """True while some video has neither a probe result nor an error."""
@@ -56,23 +53,9 @@ class VideosTableModel(QAbstractTableModel):
         for row_idx, row in enumerate(self._rows):
             if row.path == path:
                 row.info, row.error = info, error
-                self.dataChanged.emit(self.index(row_idx, 0), self.index(row_idx, len(COLUMNS) - 1))
+                self.row_changed(row_idx)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, column = self._rows[index.row()], index.column()
+    def cell(self, row: _Row, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -80,7 +63,7 @@ class VideosTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and row.error:
             return QColor(ERROR_COLOR)
         if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT_ALIGNED
         return None
 
 
