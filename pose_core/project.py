@@ -505,15 +505,21 @@ def _read_summary(path: Path) -> dict[str, Any]:
 
 
 def _status(run_dir: Path, events: list[Any], summary: dict[str, Any]) -> str:
-    """Terminal status from the summary or the events; ``running`` only if the process still lives."""
-    if summary.get("status") in ("finished", "stopped", "failed"):
-        return str(summary["status"])
+    """Status of the run's last segment (a resumed run has several); ``running`` only if its process lives.
+
+    The events decide: ``summary.json`` is the one of the latest segment that finished, so a
+    resumed run that was then killed still has the previous segment's summary. It is used only
+    when there are no events, or when the last segment ended between writing it and its final event.
+    """
     status = run_status(events)
+    summary_status = str(summary.get("status", ""))
     if status == "empty":
-        return "not started"
+        return summary_status if summary_status in ("finished", "stopped", "failed") else "not started"
     if status != "running":
         return status
-    started = next((e for e in events if e.kind == "started"), None)
+    started = next((e for e in reversed(events) if e.kind == "started"), None)
+    if summary_status in ("finished", "stopped", "failed") and _written_after(run_dir / SUMMARY_FILENAME, started):
+        return summary_status
     pid = started.data.get("pid") if started else None
     if isinstance(pid, int):
         return "running" if _process_alive(pid, started.time if started else 0.0) else "killed"
@@ -522,6 +528,14 @@ def _status(run_dir: Path, events: list[Any], summary: dict[str, Any]) -> str:
     except OSError:
         return "killed"
     return "running" if age_s < _SILENT_RUN_S else "killed"
+
+
+def _written_after(path: Path, event: Any) -> bool:
+    """Whether ``path`` was last written after ``event`` (or there is no event)."""
+    try:
+        return event is None or path.stat().st_mtime >= float(event.time)
+    except OSError:
+        return False
 
 
 def _process_alive(pid: int, started_time: float) -> bool:

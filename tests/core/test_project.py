@@ -278,6 +278,27 @@ def test_list_runs_reads_status_date_epochs_losses_and_test_error(lp_project: Pa
     assert list_runs(lp_project / "labeled-data") == []
 
 
+def test_a_resumed_run_has_the_status_of_its_last_segment(lp_project: Path) -> None:
+    now = time.time()
+    first_segment = [
+        {"event": "started", "time": now - 600, "pid": dead_pid()},
+        {"event": "epoch_end", "time": now - 550, "epoch": 0, "metrics": {"val_supervised_loss": 0.5}},
+        {"event": "stopped", "time": now - 500},
+    ]
+    stopped_summary = {"status": "stopped", "epochs_completed": 1}  # written when the first segment stopped
+    killed = write_run(
+        lp_project, "2024-06-01/10-00-00", [*first_segment, {"event": "started", "time": now + 5, "pid": dead_pid()}],
+        stopped_summary,
+    )  # fmt: skip
+    resumed = write_run(
+        lp_project, "2024-06-01/11-00-00",
+        [*first_segment, {"event": "started", "time": now + 5, "pid": os.getpid()}], stopped_summary,
+    )  # fmt: skip
+    runs = {run.path: run for run in list_runs(lp_project)}
+    assert runs[killed].status == "killed"  # the summary is the previous segment's
+    assert runs[resumed].status == "running"  # its process is this one: alive
+
+
 # ----------------------------------------------------------------------------- creating
 
 
