@@ -165,7 +165,7 @@ def read_label_source(path: Path) -> LabelSource:
                 f"{path} is not a labels CSV; choose a CollectedData.csv file or the project folder that holds it.",
                 path=str(path),
             )
-        labels = _read_labels_checked(path)
+        labels = read_labels(path)
         data_dir = _guess_data_dir(path, labels)
         return LabelSource(labels, data_dir, [path], KIND_LIGHTNING_POSE, video_dir=_existing(data_dir / "videos"))
     if not path.is_dir():
@@ -184,16 +184,6 @@ def read_label_source(path: Path) -> LabelSource:
 
 def _existing(folder: Path) -> Path | None:
     return folder if folder.is_dir() else None
-
-
-def _read_labels_checked(csv_path: Path) -> LabelSet:
-    """read_labels, with unreadable files (permissions) reported as DataError."""
-    try:
-        return read_labels(csv_path)
-    except OSError as exc:
-        raise DataError(
-            f"Cannot read the label file {csv_path} ({exc.strerror}); check its permissions.", path=str(csv_path)
-        ) from exc
 
 
 def _guess_data_dir(csv_path: Path, labels: LabelSet) -> Path:
@@ -309,7 +299,7 @@ class Project:
                 key="data.csv_file",
             )
         video_dir = Path(str(cfg.data.video_dir))
-        labels = _read_labels_checked(csv_path)
+        labels = read_labels(csv_path)
         return cls(
             root, KIND_LIGHTNING_POSE, config_path, data_dir, video_dir, [csv_path], labels, _video_files(video_dir)
         )
@@ -317,7 +307,7 @@ class Project:
     @classmethod
     def _open_lp_folder(cls, root: Path) -> Project:
         csv_path = root / LABELS_FILENAME
-        labels = _read_labels_checked(csv_path)
+        labels = read_labels(csv_path)
         video_dir = root / "videos"
         return cls(root, KIND_LIGHTNING_POSE, None, root, video_dir, [csv_path], labels, _video_files(video_dir))
 

@@ -145,6 +145,11 @@ def _read_cells(csv_path: Path) -> list[list[str]]:
             "needs the same number of comma-separated cells and UTF-8 text.",
             path=str(csv_path),
         ) from None
+    except OSError as exc:
+        raise DataError(
+            f"Cannot read the label file {csv_path} ({exc.strerror or exc}); check its permissions.",
+            path=str(csv_path),
+        ) from exc
     rows = [[c.strip() for c in row] for row in frame.fillna("").itertuples(index=False)]
     return [row for row in rows if any(row)]  # spreadsheet programs append empty rows
 

@@ -231,12 +231,7 @@ def read_label_file(path: Path) -> LabelSet:
     path = Path(path)
     if path.suffix == ".h5":
         return read_h5_labels(path)
-    try:
-        return read_labels(path)
-    except OSError as exc:
-        raise DataError(
-            f"Cannot read the label file {path} ({exc.strerror}); check its permissions.", path=str(path)
-        ) from exc
+    return read_labels(path)
 
 
 def read_h5_labels(path: Path) -> LabelSet:

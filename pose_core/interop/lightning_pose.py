@@ -409,7 +409,8 @@ def _project_from_config(lp: LPModelDir, problems: list[PoseDeskError]) -> Proje
     """A project from the config's labels CSV and video folder; what is missing goes to ``problems``."""
     from dataclasses import replace
 
-    from pose_core.project import KIND_LIGHTNING_POSE, Project, _read_labels_checked, _video_files
+    from pose_core.data.labels import read_labels
+    from pose_core.project import KIND_LIGHTNING_POSE, Project, _video_files
 
     where = f"{lp.config_path} says"
     if not lp.csv_path.is_file():
@@ -426,7 +427,7 @@ def _project_from_config(lp: LPModelDir, problems: list[PoseDeskError]) -> Proje
         try:
             project = Project.open(lp.data_dir)
         except PoseDeskError:
-            labels = _read_labels_checked(lp.csv_path)
+            labels = read_labels(lp.csv_path)
             project = Project(
                 lp.data_dir, KIND_LIGHTNING_POSE, None, lp.data_dir, lp.video_dir, [lp.csv_path], labels, []
             )

@@ -154,6 +154,18 @@ def test_missing_file_raises_data_error(tmp_path: Path) -> None:
         read_labels(tmp_path / "nope.csv")
 
 
+def test_unreadable_file_raises_data_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    csv_path = tmp_path / "CollectedData.csv"
+    csv_path.write_text("scorer,me,me\nbodyparts,nose,nose\ncoords,x,y\nimg.png,1,2\n", encoding="utf-8")
+
+    def denied(*_args: object, **_kwargs: object) -> None:  # chmod does not stop root, who runs CI
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("pose_core.data.labels.pd.read_csv", denied)
+    with pytest.raises(DataError, match=r"Cannot read the label file .*CollectedData.csv \(Permission denied\); check"):
+        read_labels(csv_path)
+
+
 def test_non_numeric_message_names_the_bad_value(tmp_path: Path) -> None:
     csv_path = _write(tmp_path, HEADER + "labeled-data/a.png,1,2,3,12.5px\n")
     with pytest.raises(DataError, match="keypoint 'paw_l' y is '12.5px'"):
