@@ -280,21 +280,27 @@ class MainWindow(QMainWindow):
 
         if is_lp_model_dir(Path(folder)):
             return self.open_model_folder(folder)
+        return self._open_latest(
+            Path(folder), _open_project_with_problems, lambda result: self.set_project(*result),
+            f"Opening {folder}…", "Cannot open the project",
+        )  # fmt: skip
+
+    def _open_latest(
+        self, folder: Path, read: Callable[[Path], Any], show: Callable[[Any], None], message: str, error_title: str
+    ) -> TaskThread:
+        """Read ``folder`` with ``read`` in a thread, then ``show`` the result unless a later opening was asked for."""
         self._open_request += 1
         request = self._open_request
-        self.state.post_message(f"Opening {folder}…", 0)
-        return self.run_task(
-            f"Opening {Path(folder).name}",
-            _open_project_with_problems,
-            Path(folder),
-            on_success=lambda result: self._on_project_opened(request, result),
-            error_title="Cannot open the project",
-            counts_as_job=False,
-        )
+        self.state.post_message(message, 0)
 
-    def _on_project_opened(self, request: int, result: tuple[Project, list[PoseDeskError]]) -> None:
-        if request == self._open_request:
-            self.set_project(*result)
+        def show_if_latest(result: Any) -> None:
+            if request == self._open_request:
+                show(result)
+
+        return self.run_task(
+            f"Opening {folder.name}", read, folder, on_success=show_if_latest, error_title=error_title,
+            counts_as_job=False,
+        )  # fmt: skip
 
     def set_project(self, project: Project, problems: list[PoseDeskError] | None = None) -> None:
         """Make ``project`` the open project, remember it, and show its non-fatal problems.
@@ -322,21 +328,12 @@ class MainWindow(QMainWindow):
         """
         from pose_core.interop.lightning_pose import open_lp_model_folder
 
-        self._open_request += 1
-        request = self._open_request
-        self.state.post_message(f"Opening the model folder {folder}…", 0)
-        return self.run_task(
-            f"Opening {Path(folder).name}",
-            open_lp_model_folder,
-            Path(folder),
-            on_success=lambda opening: self._on_model_folder_opened(request, opening),
-            error_title="Cannot open the model folder",
-            counts_as_job=False,
-        )
+        return self._open_latest(
+            Path(folder), open_lp_model_folder, self._on_model_folder_opened,
+            f"Opening the model folder {folder}…", "Cannot open the model folder",
+        )  # fmt: skip
 
-    def _on_model_folder_opened(self, request: int, opening: LPOpening) -> None:
-        if request != self._open_request:
-            return
+    def _on_model_folder_opened(self, opening: LPOpening) -> None:
         model = opening.model
         if opening.project is not None:
             self.state.set_project(opening.project)
