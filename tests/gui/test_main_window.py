@@ -74,6 +74,29 @@ def test_menus_toolbar_and_shortcuts_come_from_the_declared_actions(qtbot: QtBot
     assert window.windowTitle() == "PoseDesk"
 
 
+def test_the_last_project_asked_for_is_the_one_that_opens(
+    qtbot: QtBot, example_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from pose_gui import main_window
+
+    other = Path(shutil.copytree(example_project, tmp_path / "other-project", symlinks=True))
+    read = main_window._open_project_with_problems
+
+    def slow_for_the_first(folder: Path) -> object:
+        if folder == example_project:
+            time.sleep(1.0)  # the first one asked for finishes last
+        return read(folder)
+
+    monkeypatch.setattr(main_window, "_open_project_with_problems", slow_for_the_first)
+    window = make_window(qtbot)
+    window.open_project(example_project)
+    window.open_project(other)  # asked before the first one finished: the first one is dropped
+    qtbot.waitUntil(lambda: not window.is_loading(), timeout=20_000)
+    assert window.state.project is not None and window.state.project.root == other
+
+
 def test_open_project_fills_the_project_pane(qtbot: QtBot, example_project: Path) -> None:
     window = make_window(qtbot)
     open_and_wait(qtbot, window, example_project)
