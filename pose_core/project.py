@@ -9,43 +9,35 @@ which also imports a DeepLabCut project into a new PoseDesk project).
 
 :meth:`Project.open` reads either kind (labels, keypoints, video list; no video decoding),
 :func:`create_project` builds a new Lightning Pose-style project from labels and videos found
-elsewhere, :func:`list_runs` summarises the run directories of a project.
+elsewhere; :meth:`Project.runs` lists its training runs (:mod:`pose_core.runs`).
 
 No Qt here, and no OpenCV or torch at import time: the GUI imports this module at startup.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
-import psutil
 import yaml
 
 from pose_core.data.labels import LabelSet, check_images, image_file, read_labels, write_labels
 from pose_core.errors import ConfigError, DataError, PoseDeskError
-from pose_core.events import EVENTS_FILENAME, read_events, run_status
+from pose_core.events import EVENTS_FILENAME
 from pose_core.interop.dlc_project import dlc_videos, is_dlc_config, read_dlc_labels
-from pose_core.interop.lightning_pose import is_lp_model_dir, lp_model_dirs, lp_run_info
+from pose_core.interop.lightning_pose import is_lp_model_dir
+from pose_core.runs import CONFIG_FILENAME, OUTPUTS_DIRNAME, SUMMARY_FILENAME, RunInfo, list_runs
 
-CONFIG_FILENAME = "config.yaml"
 LABELS_FILENAME = "CollectedData.csv"
-OUTPUTS_DIRNAME = "outputs"
-SUMMARY_FILENAME = "summary.json"
 # Same list as pose_core.video.reader.VIDEO_EXTENSIONS (that module imports cv2; this one must not).
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v")
 KIND_LIGHTNING_POSE = "lightning-pose"
 KIND_DEEPLABCUT = "deeplabcut"
-_RUN_MARKERS = (EVENTS_FILENAME, SUMMARY_FILENAME, CONFIG_FILENAME)
-_SILENT_RUN_S = 300.0  # a run without a pid whose events are older than this is taken as killed
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done, total, message)`` called while a project is being created."""
@@ -391,169 +383,6 @@ def _not_a_project_error(root: Path, has_config: bool) -> DataError:
             hint = f"; did you mean its parent folder {parent}?"
             break
     return DataError(f"{root} is not a PoseDesk project: {reason}{hint}", path=str(root))
-
-
-# ----------------------------------------------------------------------------- runs
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What a training run directory says about the run.
-
-    Attributes:
-        path: The run directory.
-        status: ``finished``, ``stopped``, ``failed``, ``running``, ``killed`` (started, never
-            ended, its process is gone) or ``not started`` (no events yet).
-        started: When it started (local time), if known.
-        epochs: Epochs completed, if known.
-        best_val_loss: Lowest ``val_supervised_loss`` over the epochs, if validated.
-        test_error_px: Mean pixel error on the test frames, if evaluated.
-        source: ``PoseDesk`` or ``Lightning Pose`` (a Lightning Pose model folder, whose status
-            reads e.g. ``finished · Lightning Pose``; see :mod:`pose_core.interop.lightning_pose`).
-    """
-
-    path: Path
-    status: str
-    started: datetime | None
-    epochs: int | None
-    best_val_loss: float | None
-    test_error_px: float | None
-    source: str = "PoseDesk"
-
-    @property
-    def name(self) -> str:
-        """``YYYY-MM-DD/HH-MM-SS`` (the last two folder names)."""
-        return f"{self.path.parent.name}/{self.path.name}"
-
-
-def list_runs(project: Project | Path) -> list[RunInfo]:
-    """Summarise the run directories ``<project>/outputs/*/*/`` (Lightning Pose layout).
-
-    A directory counts as a run if it holds ``events.jsonl``, ``summary.json`` or ``config.yaml``,
-    or is a Lightning Pose model folder (also under ``<project>/models/*/*``).
-    Unreadable or garbled files make the corresponding fields None instead of failing.
-
-    Args:
-        project: A project or a project folder.
-
-    Returns:
-        The runs, newest first.
-    """
-    root = project.root if isinstance(project, Project) else Path(project)
-    outputs = root / OUTPUTS_DIRNAME
-    run_dirs = [
-        d
-        for d in outputs.glob("*/*")
-        if d.is_dir() and (any((d / m).is_file() for m in _RUN_MARKERS) or is_lp_model_dir(d))
-    ]
-    run_dirs += lp_model_dirs(root / "models")
-    runs = [read_run_info(d) for d in run_dirs]
-    return sorted(runs, key=lambda r: (r.started or datetime.min, r.name), reverse=True)
-
-
-def read_run_info(run_dir: Path) -> RunInfo:
-    """Summarise one run directory from its ``events.jsonl`` and ``summary.json``.
-
-    A Lightning Pose model folder is summarised from its own files instead
-    (:func:`pose_core.interop.lightning_pose.lp_run_info`).
-
-    Args:
-        run_dir: The run directory.
-
-    Returns:
-        The run's summary.
-    """
-    run_dir = Path(run_dir)
-    if is_lp_model_dir(run_dir):
-        return lp_run_info(run_dir)
-    try:
-        events = read_events(run_dir / EVENTS_FILENAME)
-    except OSError:
-        events = []
-    summary = _read_summary(run_dir / SUMMARY_FILENAME)
-    epoch_ends = [e for e in events if e.kind == "epoch_end"]
-    started = next((e for e in events if e.kind == "started"), None)
-    epochs = summary.get("epochs_completed")
-    if not isinstance(epochs, int):
-        epochs = max(int(e.data.get("epoch", 0)) for e in epoch_ends) + 1 if epoch_ends else None
-    return RunInfo(
-        path=run_dir,
-        status=_status(run_dir, events, summary),
-        started=datetime.fromtimestamp(started.time) if started else _time_from_dir_names(run_dir),
-        epochs=epochs,
-        best_val_loss=_best_metric(e.data.get("metrics", {}).get("val_supervised_loss") for e in epoch_ends),
-        test_error_px=_test_error_px(summary),
-    )
-
-
-def _read_summary(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _status(run_dir: Path, events: list[Any], summary: dict[str, Any]) -> str:
-    """Status of the run's last segment (a resumed run has several); ``running`` only if its process lives.
-
-    The events decide: ``summary.json`` is the one of the latest segment that finished, so a
-    resumed run that was then killed still has the previous segment's summary. It is used only
-    when there are no events, or when the last segment ended between writing it and its final event.
-    """
-    status = run_status(events)
-    summary_status = str(summary.get("status", ""))
-    if status == "empty":
-        return summary_status if summary_status in ("finished", "stopped", "failed") else "not started"
-    if status != "running":
-        return status
-    started = next((e for e in reversed(events) if e.kind == "started"), None)
-    if summary_status in ("finished", "stopped", "failed") and _written_after(run_dir / SUMMARY_FILENAME, started):
-        return summary_status
-    pid = started.data.get("pid") if started else None
-    if isinstance(pid, int):
-        return "running" if _process_alive(pid, started.time if started else 0.0) else "killed"
-    try:
-        age_s = datetime.now().timestamp() - (run_dir / EVENTS_FILENAME).stat().st_mtime
-    except OSError:
-        return "killed"
-    return "running" if age_s < _SILENT_RUN_S else "killed"
-
-
-def _written_after(path: Path, event: Any) -> bool:
-    """Whether ``path`` was last written after ``event`` (or there is no event)."""
-    try:
-        return event is None or path.stat().st_mtime >= float(event.time)
-    except OSError:
-        return False
-
-
-def _process_alive(pid: int, started_time: float) -> bool:
-    """True if process ``pid`` exists and is not a newer process that reused the number."""
-    try:
-        process = psutil.Process(pid)
-        return process.create_time() <= started_time + 5.0 and process.status() != psutil.STATUS_ZOMBIE
-    except (psutil.Error, OSError):
-        return False
-
-
-def _best_metric(values: Iterable[Any]) -> float | None:
-    finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
-    return min(finite) if finite else None
-
-
-def _test_error_px(summary: dict[str, Any]) -> float | None:
-    pixel_error = summary.get("pixel_error")
-    test = pixel_error.get("test") if isinstance(pixel_error, dict) else None
-    value = test.get("mean_px") if isinstance(test, dict) else None
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
-
-
-def _time_from_dir_names(run_dir: Path) -> datetime | None:
-    try:
-        return datetime.strptime(f"{run_dir.parent.name} {run_dir.name}", "%Y-%m-%d %H-%M-%S")
-    except ValueError:
-        return None
 
 
 # ----------------------------------------------------------------------------- creating projects

@@ -33,7 +33,8 @@ from pose_core.events import EVENTS_FILENAME, Event
 from pose_core.interop.lp_tensorboard import SOURCE_NAME, tensorboard_events
 
 if TYPE_CHECKING:
-    from pose_core.project import Project, RunInfo
+    from pose_core.project import Project
+    from pose_core.runs import RunInfo
 
 STATUS_FINISHED = f"finished · {SOURCE_NAME}"
 STATUS_RUNNING = f"running · {SOURCE_NAME}"
@@ -328,11 +329,11 @@ def lp_test_error_px(pixel_error_csv: Path | None) -> float | None:
 
 
 def lp_run_info(run_dir: Path) -> RunInfo:
-    """Summarise an LP model directory as a :class:`pose_core.project.RunInfo` (source ``Lightning Pose``).
+    """Summarise an LP model directory as a :class:`pose_core.runs.RunInfo` (source ``Lightning Pose``).
 
     Unreadable files make the corresponding fields None instead of failing.
     """
-    from pose_core.project import RunInfo, _time_from_dir_names
+    from pose_core.runs import RunInfo, _time_from_dir_names
 
     lp = read_lp_model_dir(run_dir)
     events = events_from_tensorboard(lp.path)

@@ -304,7 +304,7 @@ def effective_status(summary_status: str, history: LossHistory) -> str:
     """The run's status when its events say more than its summary (a resumed run, killed or alive).
 
     Args:
-        summary_status: What :func:`pose_core.project.read_run_info` says.
+        summary_status: What :func:`pose_core.runs.read_run_info` says.
         history: The run's events.
 
     Returns:
@@ -334,7 +334,7 @@ def scan_runs(project_root: Path) -> list[RunRow]:
     Returns:
         One row per run directory under ``outputs/*/*`` (Lightning Pose model folders included).
     """
-    from pose_core.project import list_runs
+    from pose_core.runs import list_runs
 
     rows = []
     for info in list_runs(Path(project_root)):

@@ -11,14 +11,14 @@ from pose_gui.models.table import RIGHT_ALIGNED, RowTableModel
 from pose_gui.style import STATUS_COLORS
 
 if TYPE_CHECKING:
-    from pose_core.project import RunInfo
+    from pose_core.runs import RunInfo
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Run", "Status", "Started", "Epochs", "Best val loss", "Test error (px)")
 
 
 class RunsTableModel(RowTableModel):
-    """Read-only table of :class:`pose_core.project.RunInfo`; ``SORT_ROLE`` gives sortable values."""
+    """Read-only table of :class:`pose_core.runs.RunInfo`; ``SORT_ROLE`` gives sortable values."""
 
     COLUMNS = COLUMNS
 

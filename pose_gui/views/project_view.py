@@ -41,7 +41,8 @@ from pose_gui.workers.video_probe import VideoProbeWorker
 
 if TYPE_CHECKING:
     from pose_core.errors import PoseDeskError
-    from pose_core.project import Project, RunInfo
+    from pose_core.project import Project
+    from pose_core.runs import RunInfo
 
 RUNS_POLL_MS = 3000  # re-read the runs this often while one of them is running
 
@@ -303,7 +304,7 @@ class ProjectPage(QWidget):
         project = self._state.project
         if project is None or (self._runs_task is not None and self._runs_task.isRunning()):
             return
-        from pose_core.project import list_runs
+        from pose_core.runs import list_runs
 
         self._runs_task = TaskThread(list_runs, project.root, parent=self)
         generation = self._generation

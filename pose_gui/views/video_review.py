@@ -63,7 +63,7 @@ def _runs_of(project: Project | None) -> list[tuple[Path, str]]:
     """The project's runs as ``(path, label)`` (worker thread)."""
     if project is None:
         return []
-    from pose_core.project import list_runs
+    from pose_core.runs import list_runs
 
     return [(run.path, f"{run.name} ({run.status})") for run in list_runs(project)]
 

@@ -42,7 +42,8 @@ from pose_core.interop.lp_checkpoint import (
 )
 from pose_core.io.predictions import write_error_csv, write_predictions_csv
 from pose_core.models.pose_model import PoseModel
-from pose_core.project import Project, list_runs
+from pose_core.project import Project
+from pose_core.runs import list_runs
 
 KEYPOINTS = ["nose", "paw_l", "paw_r"]
 INPUT_HW = (64, 64)

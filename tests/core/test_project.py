@@ -29,9 +29,9 @@ from pose_core.project import (
     create_project,
     is_writable_dir,
     label_counts,
-    list_runs,
     read_label_source,
 )
+from pose_core.runs import list_runs
 
 MIRROR_MOUSE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mirror-mouse-example"
 
