@@ -30,6 +30,7 @@ import os
 import re
 import shlex
 import stat
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -255,9 +256,19 @@ def _command(run_dir_var: str) -> str:
     )
 
 
-def _python_lines(python: str, script_name: str) -> str:
+def _python_lines(python: str, script_name: str, exporting_python: str | None = None) -> str:
+    fallback = ""
+    if exporting_python:  # bash train.sh on the machine that exported it works without PYTHON=...
+        fallback = (
+            f"EXPORTING_PYTHON={shlex.quote(exporting_python)}  # PoseDesk's interpreter where this was exported\n"
+            'if [ -z "${PYTHON:-}" ] && ! "$DEFAULT_PYTHON" -c \'import pose_core\' >/dev/null 2>&1 \\\n'
+            "    && \"$EXPORTING_PYTHON\" -c 'import pose_core' >/dev/null 2>&1; then\n"
+            '    PYTHON="$EXPORTING_PYTHON"\n'
+            "fi\n"
+        )
     return (
         f"DEFAULT_PYTHON={shlex.quote(python)}\n"
+        f"{fallback}"
         'PYTHON="${PYTHON:-$DEFAULT_PYTHON}"\n'
         "export PYTHONUNBUFFERED=1\n"
         "if ! \"$PYTHON\" -c 'import pose_core' >/dev/null 2>&1; then\n"
@@ -268,17 +279,24 @@ def _python_lines(python: str, script_name: str) -> str:
     )
 
 
-def train_script(python: str = DEFAULT_PYTHON) -> str:
-    """``train.sh``: trains into its own folder from any working directory; extra arguments are overrides."""
+def train_script(python: str = DEFAULT_PYTHON, exporting_python: str | None = None) -> str:
+    """``train.sh``: trains into its own folder from any working directory; extra arguments are overrides.
+
+    Args:
+        python: The default interpreter (``PYTHON`` overrides it).
+        exporting_python: The interpreter that exported the job: used when ``PYTHON`` is not set
+            and ``python`` cannot import PoseDesk (the script runs on the exporting machine).
+    """
     return (
         "#!/usr/bin/env bash\n"
         "# Train this PoseDesk run (written by posedesk export-job): bash train.sh [key=value ...]\n"
         "# Works from any folder; results go next to this file, the output also to train.log.\n"
-        "# PYTHON=/path/to/venv/bin/python picks the environment that has PoseDesk installed.\n"
+        "# PYTHON=/path/to/venv/bin/python picks the environment that has PoseDesk installed (default:\n"
+        "# python, else the environment that exported this job if it is on this machine).\n"
         "# Extra arguments are config overrides, e.g. bash train.sh training.max_epochs=5\n"
         "set -euo pipefail\n"
         'RUN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"\n'
-        f"{_python_lines(python, TRAIN_SCRIPT)}"
+        f"{_python_lines(python, TRAIN_SCRIPT, exporting_python)}"
         f'{_command("$RUN_DIR")} "$@" 2>&1 | tee -ai "$RUN_DIR/train.log"\n'
     )
 
@@ -354,7 +372,7 @@ def render_job(
     job_name = "posedesk-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", run_dir.name)
     texts = {
         CONFIG_FILENAME: job_config_yaml(loaded, run_dir, remap),
-        TRAIN_SCRIPT: train_script(python),
+        TRAIN_SCRIPT: train_script(python, sys.executable),
         SLURM_SCRIPT: slurm_script(
             cluster_run_dir, job_name, layout, slurm, slurm.cpus_per_task or workers + 2, python
         ),

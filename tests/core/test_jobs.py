@@ -129,6 +129,24 @@ def test_train_sh_without_posedesk_says_so_in_one_line(project: Path, tmp_path: 
     assert not (dest / "events.jsonl").exists()
 
 
+def test_train_sh_on_the_exporting_machine_finds_posedesk_without_python_set(project: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "job4b"
+    export_job(project, dest)  # default interpreter "python"
+    bin_dir = tmp_path / "bin"  # a PATH with no python at all: only what the script itself calls
+    bin_dir.mkdir()
+    for tool in ("dirname", "tee"):
+        (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON"} | {"PATH": str(bin_dir)}
+    bash = shutil.which("bash") or "/bin/bash"
+    result = subprocess.run(
+        [bash, str(dest / TRAIN_SCRIPT), "training.max_epochs=0"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    # PoseDesk's own interpreter ran the training command, which refused the bad value before training
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "pose-train: error:" in result.stdout and "training.max_epochs" in result.stdout
+    assert "cannot import pose_core" not in result.stderr
+
+
 def test_an_existing_destination_is_refused_unless_forced(project: Path, tmp_path: Path) -> None:
     dest = tmp_path / "busy"
     dest.mkdir()
