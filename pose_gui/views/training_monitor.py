@@ -438,9 +438,7 @@ class TrainingMonitorPane(QWidget):
         self.progress_bar.setValue(min(p.epoch * p.steps_per_epoch + p.step, max(total_steps, 1)))
         rate = f"{p.images_per_s:.1f} images/s" if p.images_per_s else "— images/s"
         eta = format_duration(p.eta_s) if p.eta_s is not None else "—"
-        self.progress_bar.setFormat(
-            f"Epoch {p.epoch + 1}/{p.max_epochs or '?'} · step {p.step}/{p.steps_per_epoch} · {rate} · ETA {eta}"
-        )
+        self.progress_bar.setFormat(f"{_position(p).capitalize()} · {rate} · ETA {eta}")
 
     def _show_where_it_ended(self, status: str) -> None:
         """Replace the running figures (rate, ETA) with where the run ended."""
@@ -449,9 +447,7 @@ class TrainingMonitorPane(QWidget):
             self.progress_bar.setFormat("")
             return
         p = history.progress
-        where = f"epoch {p.epoch + 1}/{p.max_epochs or '?'}"
-        if status != "finished" and p.steps_per_epoch:
-            where += f" · step {p.step}/{p.steps_per_epoch}"
+        where = _position(p, with_step=status != "finished" and bool(p.steps_per_epoch))
         self.progress_bar.setFormat(f"{status.capitalize()} at {where}")
 
     def _on_job_log_received(self, text: str) -> None:
@@ -558,7 +554,7 @@ class TrainingMonitorPane(QWidget):
         if job is not None and job.is_running() and row.path == job.run_dir:
             if isinstance(job, AttachedRun) and job.is_stale:
                 return "stale"
-            if isinstance(job, AttachedRun) and job.follower.n_events == 0:
+            if isinstance(job, AttachedRun) and not job.follower.n_events:
                 return "waiting"  # a queued job (or one starting) has written nothing yet
             return "running"
         return row.status
@@ -651,3 +647,9 @@ class TrainingMonitorPane(QWidget):
     @staticmethod
     def run_name(run_dir: Path) -> str:
         return f"{run_dir.parent.name}/{run_dir.name}"
+
+
+def _position(p: Any, with_step: bool = True) -> str:
+    """``epoch 3/12 · step 5/24`` of a run's progress (``?`` for an unknown epoch count)."""
+    where = f"epoch {p.epoch + 1}/{p.max_epochs or '?'}"
+    return f"{where} · step {p.step}/{p.steps_per_epoch}" if with_step else where
