@@ -27,6 +27,7 @@ import numpy as np
 
 from pose_core.errors import DataError
 from pose_core.io.atomic import atomic_write_path
+from pose_core.runs.layout import video_output_files
 
 if TYPE_CHECKING:
     from pose_core.video.reader import VideoReader
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 DEFAULT_BATCH_SIZE = 16
 PREFETCH_BATCHES = 3  # batches decoded ahead of inference (the bounded queue's size)
 DEFAULT_SCORER = "posedesk"
-LABELED_VIDEOS_DIRNAME = "labeled_videos"
 _XY_FORMAT = "%.4f"  # the formats of pose_core.io.predictions (a test checks they agree)
 _LIKELIHOOD_FORMAT = "%.5f"
 _END = object()  # end-of-video marker in the queue
@@ -363,13 +363,7 @@ class VideoOutputs:
     @classmethod
     def for_video(cls, video_path: Path, output_dir: Path) -> VideoOutputs:
         """The output paths of ``video_path`` in ``output_dir``."""
-        stem = Path(video_path).stem
-        return cls(
-            Path(video_path),
-            output_dir / f"{stem}.csv",
-            output_dir / f"{stem}_temporal_norm.csv",
-            output_dir / LABELED_VIDEOS_DIRNAME / f"{stem}_labeled.mp4",
-        )
+        return cls(Path(video_path), *video_output_files(output_dir, video_path))
 
 
 def plan_outputs(videos: Sequence[Path], output_dir: Path) -> list[VideoOutputs]:
