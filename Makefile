@@ -41,7 +41,7 @@ imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint typecheck imports
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider --durations=15
 
 test-slow: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m slow -p no:cacheprovider
