@@ -49,6 +49,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(VPY) benchmarks/train_throughput.py
 	$(VPY) benchmarks/accuracy_mirror_mouse.py
+	$(VPY) benchmarks/predictions_csv_write.py
+	QT_QPA_PLATFORM=offscreen $(VPY) benchmarks/window_startup.py
 
 screenshots: $(STAMP)
 	scripts/screenshots.sh

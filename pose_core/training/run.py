@@ -303,6 +303,7 @@ def evaluate_labeled_frames(
     """
     import torch
 
+    from pose_core.data.preprocess import scale_keypoints
     from pose_core.io.predictions import write_error_csv, write_predictions_csv
     from pose_core.metrics import pixel_error, summarize_errors
 
@@ -314,13 +315,10 @@ def evaluate_labeled_frames(
     with torch.inference_mode():
         for batch in datamodule.labeled_dataloader():
             xy, lik = module.model.predict(batch["image"].to(device).contiguous(memory_format=torch.channels_last))
-            orig = batch["orig_hw"].to(torch.float64).numpy()
-            xy_np = xy.double().cpu().numpy()
-            sx, sy = orig[:, 1] / w, orig[:, 0] / h
-            x0 = (xy_np[..., 0] + 0.5) * sx[:, None] - 0.5
-            y0 = (xy_np[..., 1] + 0.5) * sy[:, None] - 0.5
+            frames_hw = batch["orig_hw"].to(torch.float64).numpy()
+            xy_frame = scale_keypoints(xy.double().cpu().numpy(), (h, w), frames_hw)
             idx = batch["index"].numpy()
-            preds[idx] = np.stack([x0, y0, lik.double().cpu().numpy()], axis=-1)
+            preds[idx] = np.concatenate([xy_frame, lik.double().cpu().numpy()[..., None]], axis=-1)
     split_list = [str(s) for s in datamodule.row_split_names()]
     layout = RunLayout(run_dir)
     write_predictions_csv(layout.predictions, labels.keypoint_names, preds, labels.image_paths, split_list)
