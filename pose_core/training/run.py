@@ -21,6 +21,7 @@ from pose_core.config.io import LoadedConfig, atomic_write_text
 from pose_core.errors import ConfigError, PoseDeskError, RunError
 from pose_core.events import EventWriter
 from pose_core.runs.layout import (
+    CHECKPOINTS_GLOB,
     EVENTS_FILENAME,
     LAST_CHECKPOINT_FILENAME,
     STOP_FILENAME,
@@ -73,7 +74,7 @@ def resolve_resume(resume_from: str) -> tuple[Path | None, Path]:
         ckpt = find_last_checkpoint(path)
         if ckpt is None:
             raise ConfigError(
-                f"training.resume_from={path} holds no checkpoint (tb_logs/*/version_*/checkpoints/last.ckpt); it did not finish an epoch — start a new run instead.",
+                f"training.resume_from={path} holds no checkpoint ({CHECKPOINTS_GLOB.replace('*.ckpt', LAST_CHECKPOINT_FILENAME)}); it did not finish an epoch — start a new run instead.",
                 key="training.resume_from",
             )
         return path, ckpt
