@@ -33,6 +33,7 @@ from pose_core.runs.layout import (
     find_last_checkpoint,
     video_pca_error_file,
 )
+from pose_core.runs.status import RunStatus
 from pose_core.training import distributed
 
 
@@ -438,7 +439,7 @@ def _train(
         warnings.filterwarnings("ignore", ".*IterableDataset. has .__len__. defined.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
-    status = "stopped" if parts.stop.stop_requested else "finished"
+    status = RunStatus.STOPPED if parts.stop.stop_requested else RunStatus.FINISHED
     last = find_last_checkpoint(run_dir) if trainer.is_global_zero else None
     if parts.stop.stop_requested:  # every process: saving a checkpoint is collective
         last = Path(parts.best.dirpath or run_dir) / LAST_CHECKPOINT_FILENAME

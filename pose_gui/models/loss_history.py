@@ -17,8 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pose_core.events import TERMINAL_EVENTS, Event, read_events
+from pose_core.events import Event, read_events
 from pose_core.runs.layout import EVENTS_FILENAME
+from pose_core.runs.status import ENDED_BY_EVENT, RunStatus
 
 PLOT_GROUPS = ("loss", "rmse", "lr")
 GROUP_TITLES = {"loss": "Loss", "rmse": "RMSE (px)", "lr": "Learning rate"}
@@ -152,7 +153,7 @@ class LossHistory:
         self._close_segment()
         self._segment_start = time_s
         self._segment_end = time_s
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self.pid = data.get("pid") if isinstance(data.get("pid"), int) else None
         start_epoch = int(data.get("start_epoch") or 0)
         self.progress.max_epochs = _int_or_none(data.get("max_epochs"))
@@ -339,4 +340,4 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-TERMINAL_STATUSES = (*TERMINAL_EVENTS, "killed")
+TERMINAL_STATUSES = (*ENDED_BY_EVENT, RunStatus.KILLED)
