@@ -41,7 +41,7 @@ imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint typecheck imports
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider --durations=15
 
 test-slow: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m slow -p no:cacheprovider
@@ -49,6 +49,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(VPY) benchmarks/train_throughput.py
 	$(VPY) benchmarks/accuracy_mirror_mouse.py
+	$(VPY) benchmarks/predictions_csv_write.py
+	QT_QPA_PLATFORM=offscreen $(VPY) benchmarks/window_startup.py
 
 screenshots: $(STAMP)
 	scripts/screenshots.sh

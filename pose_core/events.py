@@ -1,6 +1,7 @@
 """Typed progress events of a training or prediction job, stored as JSON lines.
 
-A job appends one JSON object per line to ``run_dir/events.jsonl`` and flushes after each line,
+A job appends one JSON object per line to the run's events file (``events.jsonl``, named by
+:mod:`pose_core.runs.layout`) and flushes after each line,
 so another process (the GUI, a terminal on another machine) can follow it by tailing the file.
 Every event has ``event`` (its kind) and ``time`` (seconds since the epoch); the other fields
 depend on the kind:
@@ -26,9 +27,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-EVENTS_FILENAME = "events.jsonl"
-STOP_FILENAME = "STOP"
 
 EVENT_KINDS = ("started", "phase", "progress", "epoch_end", "finished", "stopped", "failed")
 TERMINAL_EVENTS = ("finished", "stopped", "failed")
@@ -178,19 +176,10 @@ def iter_metric(events: list[Event], name: str, kind: str = "epoch_end") -> Iter
             yield int(event.data.get(x_key, 0)), float(value)
 
 
-def run_status(events: list[Event]) -> str:
-    """Derives a run's status from its events.
+def __getattr__(name: str) -> str:
+    """``EVENTS_FILENAME`` / ``STOP_FILENAME`` moved to :mod:`pose_core.runs.layout` (kept importable from here)."""
+    if name in ("EVENTS_FILENAME", "STOP_FILENAME"):
+        from pose_core.runs import layout
 
-    Returns:
-        ``finished``, ``stopped`` or ``failed`` when the run ended with that event, ``running``
-        when it started and has not ended (or was killed without a word: the caller decides
-        with the process state), ``empty`` when there is no event.
-    """
-    if not events:
-        return "empty"
-    for event in reversed(events):
-        if event.kind in TERMINAL_EVENTS:
-            return event.kind
-        if event.kind == "started":
-            return "running"
-    return "running"
+        return str(getattr(layout, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,13 +39,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from pose_core.cli_support import OneLineArgumentParser, UsageError, run_command
-from pose_core.config.io import _PATH_KEYS_CWD, _PATH_KEYS_FROM_DATA_DIR, LoadedConfig, load_config
+from pose_core.config.io import PATH_KEYS_CWD, PATH_KEYS_FROM_DATA_DIR, LoadedConfig, load_config
 from pose_core.errors import ConfigError, DataError
 from pose_core.io.atomic import atomic_write_text
+from pose_core.runs.layout import CONFIG_FILENAME, LOG_FILENAME, SLURM_SCRIPT, TRAIN_SCRIPT
 
-CONFIG_FILENAME = "config.yaml"
-TRAIN_SCRIPT = "train.sh"
-SLURM_SCRIPT = "job.sbatch"
 JOB_FILENAMES = (CONFIG_FILENAME, TRAIN_SCRIPT, SLURM_SCRIPT)
 DEFAULT_TIME = "24:00:00"
 DEFAULT_PYTHON = "python"
@@ -155,12 +153,12 @@ def job_path_values(cfg: DictConfig, run_dir: Path, remap: Mapping[str, str]) ->
         Dotted key -> value to write, for every path key that is set.
     """
     values: dict[str, str] = {}
-    for key in _PATH_KEYS_CWD:
+    for key in PATH_KEYS_CWD:
         value = OmegaConf.select(cfg, key)
         if value:
             values[key] = remap_path(str(value), remap) or os.path.relpath(str(value), run_dir)
     data_dir = str(cfg.data.data_dir or "")
-    for key in _PATH_KEYS_FROM_DATA_DIR:
+    for key in PATH_KEYS_FROM_DATA_DIR:
         value = OmegaConf.select(cfg, key)
         if not value or not data_dir:
             continue
@@ -289,15 +287,15 @@ def train_script(python: str = DEFAULT_PYTHON, exporting_python: str | None = No
     """
     return (
         "#!/usr/bin/env bash\n"
-        "# Train this PoseDesk run (written by posedesk export-job): bash train.sh [key=value ...]\n"
-        "# Works from any folder; results go next to this file, the output also to train.log.\n"
+        f"# Train this PoseDesk run (written by posedesk export-job): bash {TRAIN_SCRIPT} [key=value ...]\n"
+        f"# Works from any folder; results go next to this file, the output also to {LOG_FILENAME}.\n"
         "# PYTHON=/path/to/venv/bin/python picks the environment that has PoseDesk installed (default:\n"
         "# python, else the environment that exported this job if it is on this machine).\n"
         "# Extra arguments are config overrides, e.g. bash train.sh training.max_epochs=5\n"
         "set -euo pipefail\n"
         'RUN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"\n'
         f"{_python_lines(python, TRAIN_SCRIPT, exporting_python)}"
-        f'{_command("$RUN_DIR")} "$@" 2>&1 | tee -ai "$RUN_DIR/train.log"\n'
+        f'{_command("$RUN_DIR")} "$@" 2>&1 | tee -ai "$RUN_DIR/{LOG_FILENAME}"\n'
     )
 
 

@@ -3,19 +3,23 @@
 Each heatmap loss takes predicted logits, target heatmaps (each summing to 1) and a mask of the
 keypoints that count, and returns a scalar averaged over the counted keypoints. Unsupervised
 losses (temporal, PCA) register here too.
+
+The registries are the one list of loss names: config validation and the config form ask them.
+Importing this module does not import torch (the GUI validates configs as you type): the losses
+use tensor methods, and torch itself only where a function needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import torch
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING
 
 from pose_core.registry import Registry
 
-HeatmapLoss = Callable[[Tensor, Tensor, Tensor], Tensor]
+if TYPE_CHECKING:
+    from torch import Tensor
+
+HeatmapLoss = Callable[["Tensor", "Tensor", "Tensor"], "Tensor"]
 HEATMAP_LOSSES: Registry[HeatmapLoss] = Registry("heatmap loss", "model.heatmap_loss_type")
 register_heatmap_loss = HEATMAP_LOSSES.register
 get_heatmap_loss = HEATMAP_LOSSES.get
@@ -29,7 +33,7 @@ def _masked_mean(per_keypoint: Tensor, mask: Tensor) -> Tensor:
 
 def _log_probs(logits: Tensor) -> Tensor:
     b, k, h, w = logits.shape
-    return F.log_softmax(logits.reshape(b, k, h * w).float(), dim=-1).reshape(b, k, h, w)
+    return logits.reshape(b, k, h * w).float().log_softmax(dim=-1).reshape(b, k, h, w)
 
 
 @register_heatmap_loss("mse")
@@ -48,7 +52,7 @@ def heatmap_mse(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
 def heatmap_kl(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     """KL(target || prediction) per keypoint."""
     logp = _log_probs(logits)
-    per_kp = (targets * (torch.log(targets.clamp_min(1e-12)) - logp)).sum(dim=(-2, -1))
+    per_kp = (targets * (targets.clamp_min(1e-12).log() - logp)).sum(dim=(-2, -1))
     return _masked_mean(per_kp, mask)
 
 
@@ -57,16 +61,16 @@ def heatmap_js(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
     """Jensen-Shannon divergence between target and prediction per keypoint."""
     p = _log_probs(logits).exp()
     m = 0.5 * (p + targets)
-    log_m = torch.log(m.clamp_min(1e-12))
-    kl_pm = (p * (torch.log(p.clamp_min(1e-12)) - log_m)).sum(dim=(-2, -1))
-    kl_tm = (targets * (torch.log(targets.clamp_min(1e-12)) - log_m)).sum(dim=(-2, -1))
+    log_m = m.clamp_min(1e-12).log()
+    kl_pm = (p * (p.clamp_min(1e-12).log() - log_m)).sum(dim=(-2, -1))
+    kl_tm = (targets * (targets.clamp_min(1e-12).log() - log_m)).sum(dim=(-2, -1))
     return _masked_mean(0.5 * (kl_pm + kl_tm), mask)
 
 
 def regression_loss(pred_xy: Tensor, true_xy: Tensor) -> Tensor:
     """Mean squared pixel error over labelled keypoints (NaN labels ignored)."""
-    mask = torch.isfinite(true_xy).all(dim=-1)
-    diff = (pred_xy - torch.nan_to_num(true_xy)) ** 2
+    mask = true_xy.isfinite().all(dim=-1)
+    diff = (pred_xy - true_xy.nan_to_num()) ** 2
     return _masked_mean(diff.sum(dim=-1), mask)
 
 
@@ -82,15 +86,17 @@ def rmse_px(pred_xy: Tensor, true_xy: Tensor, scale_xy: Tensor | None = None) ->
     if scale_xy is not None:
         diff = diff * scale_xy[:, None, :]
     sq = (diff**2).sum(dim=-1)
-    mask = torch.isfinite(sq)
+    mask = sq.isfinite()
     if not bool(mask.any()):
+        import torch
+
         return torch.tensor(float("nan"))
     return sq[mask].mean().sqrt()
 
 
 # ---- Unsupervised losses on unlabelled clips (keypoints in frame pixels) -----------------------
 
-UnsupervisedLoss = Callable[..., Tensor]
+UnsupervisedLoss = Callable[..., "Tensor"]
 UNSUPERVISED_LOSSES: Registry[UnsupervisedLoss] = Registry("unsupervised loss", "model.losses_to_use")
 register_unsupervised_loss = UNSUPERVISED_LOSSES.register
 get_unsupervised_loss = UNSUPERVISED_LOSSES.get
@@ -116,12 +122,14 @@ def pca_observations(xy_px: Tensor, kind: str, groups: list[list[int]]) -> Tenso
     """Torch twin of :meth:`pose_core.pca.PosePCA.observations`."""
     if kind == "singleview":
         return xy_px[:, groups[0], :].reshape(xy_px.shape[0], -1)
+    import torch
+
     views = torch.stack([xy_px[:, g, :] for g in groups], dim=2)
     return views.reshape(-1, views.shape[2] * 2)
 
 
-@register_unsupervised_loss("pca_singleview")
 @register_unsupervised_loss("pca_multiview")
+@register_unsupervised_loss("pca_singleview")  # decorators apply bottom-up: singleview is listed first
 def pca_loss(
     xy_px: Tensor,
     likelihood: Tensor,

@@ -28,14 +28,13 @@ import yaml
 
 from pose_core.data.labels import LabelSet, check_images, image_file, read_labels, write_labels
 from pose_core.errors import ConfigError, DataError, PoseDeskError
-from pose_core.events import EVENTS_FILENAME
 from pose_core.interop.dlc_project import dlc_videos, is_dlc_config, read_dlc_labels
-from pose_core.interop.lightning_pose import is_lp_model_dir
-from pose_core.runs import CONFIG_FILENAME, OUTPUTS_DIRNAME, SUMMARY_FILENAME, RunInfo, list_runs
+from pose_core.runs import CONFIG_FILENAME, EVENTS_FILENAME, OUTPUTS_DIRNAME, SUMMARY_FILENAME, RunInfo, list_runs
+from pose_core.runs.lightning_pose import is_lp_run_dir
+from pose_core.video.formats import VIDEO_EXTENSIONS, is_video_file, video_files
 
 LABELS_FILENAME = "CollectedData.csv"
-# Same list as pose_core.video.reader.VIDEO_EXTENSIONS (that module imports cv2; this one must not).
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v")
+VIDEO_SUFFIXES = VIDEO_EXTENSIONS  # the name the GUI imports (pose_core.video.formats owns the list)
 KIND_LIGHTNING_POSE = "lightning-pose"
 KIND_DEEPLABCUT = "deeplabcut"
 
@@ -84,15 +83,6 @@ def _is_lp_config(cfg: dict[str, Any] | None) -> bool:
     return cfg is not None and isinstance(cfg.get("data"), dict)
 
 
-def _video_files(folder: Path) -> list[Path]:
-    """Video files directly inside ``folder`` (sorted, hidden files skipped); [] if it is missing."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
-    )
-
-
 def label_counts(labels: LabelSet) -> dict[str, int]:
     """Number of frames that label each keypoint (x and y both present).
 
@@ -133,7 +123,7 @@ class LabelSource:
 
     def videos(self) -> list[Path]:
         """Video files in the source's video folder (to offer them when importing)."""
-        return _video_files(self.video_dir) if self.video_dir is not None else []
+        return video_files(self.video_dir) if self.video_dir is not None else []
 
 
 def read_label_source(path: Path) -> LabelSource:
@@ -261,7 +251,7 @@ class Project:
                 "(its runs are listed in the project pane).",
                 path=str(root),
             )
-        if is_lp_model_dir(root):
+        if is_lp_run_dir(root):
             raise DataError(
                 f"{root} is a Lightning Pose model folder, not a project; open it with File > Open Model Folder… "
                 "(its curves and predictions are shown with its project, or with the data its config names).",
@@ -293,7 +283,7 @@ class Project:
         video_dir = Path(str(cfg.data.video_dir))
         labels = read_labels(csv_path)
         return cls(
-            root, KIND_LIGHTNING_POSE, config_path, data_dir, video_dir, [csv_path], labels, _video_files(video_dir)
+            root, KIND_LIGHTNING_POSE, config_path, data_dir, video_dir, [csv_path], labels, video_files(video_dir)
         )
 
     @classmethod
@@ -301,7 +291,7 @@ class Project:
         csv_path = root / LABELS_FILENAME
         labels = read_labels(csv_path)
         video_dir = root / "videos"
-        return cls(root, KIND_LIGHTNING_POSE, None, root, video_dir, [csv_path], labels, _video_files(video_dir))
+        return cls(root, KIND_LIGHTNING_POSE, None, root, video_dir, [csv_path], labels, video_files(video_dir))
 
     @classmethod
     def _open_dlc(cls, root: Path, cfg: dict[str, Any]) -> Project:
@@ -505,9 +495,9 @@ def _check_videos(videos: list[Path], existing: list[Path]) -> list[Path]:
     checked: list[Path] = []
     for video in videos:
         video = video.expanduser().absolute()
-        if video.suffix.lower() not in VIDEO_SUFFIXES:
+        if not is_video_file(video):
             raise DataError(
-                f"{video} is not a video file; add videos with one of the extensions {', '.join(VIDEO_SUFFIXES)}.",
+                f"{video} is not a video file; add videos with one of the extensions {', '.join(VIDEO_EXTENSIONS)}.",
                 path=str(video),
             )
         if video.name in names:

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
 
+from pose_core.video.formats import video_file_patterns
 from pose_gui.models.state import AppState
 
 if TYPE_CHECKING:
     from pose_gui.main_window import MainWindow
 
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v);;All files (*)"
+VIDEO_FILTER = f"Videos ({video_file_patterns()});;All files (*)"
 Shortcut = str | QKeySequence.StandardKey | None
 
 

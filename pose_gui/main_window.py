@@ -28,7 +28,7 @@ from pose_gui.style import ERROR_COLOR, app_icon
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
 if TYPE_CHECKING:
-    from pose_core.interop.lightning_pose import LPOpening
+    from pose_core.interop.lp_project import LPOpening
     from pose_core.project import Project
     from pose_gui.views.project_wizard import ProjectWizard
 
@@ -276,9 +276,9 @@ class MainWindow(QMainWindow):
         Returns:
             The thread reading the project (``succeeded`` / ``failed`` tell when it is done).
         """
-        from pose_core.interop.lightning_pose import is_lp_model_dir
+        from pose_core.runs.lightning_pose import is_lp_run_dir
 
-        if is_lp_model_dir(Path(folder)):
+        if is_lp_run_dir(Path(folder)):
             return self.open_model_folder(folder)
         return self._open_latest(
             Path(folder), _open_project_with_problems, lambda result: self.set_project(*result),
@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
         Returns:
             The thread reading the folder.
         """
-        from pose_core.interop.lightning_pose import open_lp_model_folder
+        from pose_core.interop.lp_project import open_lp_model_folder
 
         return self._open_latest(
             Path(folder), open_lp_model_folder, self._on_model_folder_opened,

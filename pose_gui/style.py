@@ -7,16 +7,18 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel
 
+from pose_core.runs.status import RunStatus
+
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 ICON_PATH = RESOURCES_DIR / "posedesk.svg"
 
 STATUS_COLORS: dict[str, str] = {
-    "finished": "#2e7d32",
-    "running": "#1565c0",
-    "stopped": "#8d6e00",
-    "failed": "#c62828",
-    "killed": "#c62828",
-    "not started": "#757575",
+    RunStatus.FINISHED: "#2e7d32",
+    RunStatus.RUNNING: "#1565c0",
+    RunStatus.STOPPED: "#8d6e00",
+    RunStatus.FAILED: "#c62828",
+    RunStatus.KILLED: "#c62828",
+    RunStatus.NOT_STARTED: "#757575",
 }
 ERROR_COLOR = "#c62828"
 

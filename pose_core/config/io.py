@@ -30,8 +30,9 @@ from pose_core.config.validate import validate_config
 from pose_core.errors import ConfigError
 
 DEFAULT_RUN_DIR = "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"
-_PATH_KEYS_FROM_DATA_DIR = ("data.video_dir", "data.csv_file", "eval.test_videos_directory")
-_PATH_KEYS_CWD = (
+PATH_KEYS_FROM_DATA_DIR = ("data.video_dir", "data.csv_file", "eval.test_videos_directory")
+"""Path keys relative to ``data.data_dir``."""
+PATH_KEYS_CWD = (
     "data.data_dir",
     "training.resume_from",
     "model.checkpoint",
@@ -339,7 +340,7 @@ def _resolve(cfg: DictConfig, origin: str) -> None:
 def _absolutize(cfg: DictConfig, file_dir: Path | None, from_file: set[str]) -> None:
     """Makes path keys absolute (see the module docstring)."""
     cwd = Path.cwd()
-    for key in _PATH_KEYS_CWD:
+    for key in PATH_KEYS_CWD:
         value = OmegaConf.select(cfg, key)
         if value and not Path(str(value)).expanduser().is_absolute():
             base = file_dir if (key in from_file and file_dir is not None) else cwd
@@ -347,7 +348,7 @@ def _absolutize(cfg: DictConfig, file_dir: Path | None, from_file: set[str]) -> 
         elif value:
             OmegaConf.update(cfg, key, str(Path(str(value)).expanduser()))
     data_dir = Path(str(cfg.data.data_dir)) if cfg.data.data_dir else None
-    for key in _PATH_KEYS_FROM_DATA_DIR:
+    for key in PATH_KEYS_FROM_DATA_DIR:
         value = OmegaConf.select(cfg, key)
         if value and data_dir is not None and not Path(str(value)).expanduser().is_absolute():
             OmegaConf.update(cfg, key, str(data_dir / str(value)))
@@ -375,7 +376,7 @@ def load_config(
     origin = str(path) if path is not None else "defaults"
     raw = read_yaml_file(path) if path is not None else OmegaConf.create({})
     file_run_dir = OmegaConf.select(raw, "hydra.run.dir", default=None, throw_on_resolution_failure=False)
-    from_file = {k for k in _PATH_KEYS_CWD if OmegaConf.select(raw, k, default=None, throw_on_resolution_failure=False)}
+    from_file = {k for k in PATH_KEYS_CWD if OmegaConf.select(raw, k, default=None, throw_on_resolution_failure=False)}
     raw, cli_run_dir = apply_overrides(raw, overrides)
     from_file -= {o.split("=", 1)[0].lstrip("+") for o in overrides}
     known, ignored, ignored_keys = split_known(raw, origin)
@@ -410,4 +411,4 @@ def resolve_file_config(cfg: DictConfig, config_dir: Path | None, origin: str) -
         ConfigError: An interpolation that cannot be resolved (names the key and the fix).
     """
     _resolve(cfg, origin)
-    _absolutize(cfg, config_dir, set(_PATH_KEYS_CWD))
+    _absolutize(cfg, config_dir, set(PATH_KEYS_CWD))

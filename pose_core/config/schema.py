@@ -17,16 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-BACKBONES = (
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "resnet101",
-    "resnet152",
-    "efficientnet_b0",
-    "efficientnet_b1",
-    "efficientnet_b2",
-)
+from pose_core.losses import known_heatmap_losses, known_unsupervised_losses
+from pose_core.models.backbones import known_backbones
+
+# The form's choices come from the registries (the one source of these names; validation asks
+# them again, so a name registered later is accepted too).
+BACKBONES = tuple(known_backbones())
 # Lightning Pose backbones whose weights only come from the internet (or are not implemented).
 INTERNET_ONLY_BACKBONES = (
     "resnet50_animal_apose",
@@ -41,8 +37,8 @@ INTERNET_ONLY_BACKBONES = (
     "vitb_sam",
 )
 MODEL_TYPES = ("heatmap", "regression")
-HEATMAP_LOSSES = ("mse", "kl", "js")
-UNSUPERVISED_LOSSES = ("temporal", "pca_singleview", "pca_multiview")
+HEATMAP_LOSSES = tuple(known_heatmap_losses())
+UNSUPERVISED_LOSSES = tuple(known_unsupervised_losses())
 OPTIMIZERS = ("Adam", "AdamW")
 LR_SCHEDULERS = ("multisteplr", "none")
 AUGMENTATIONS = ("none", "default", "dlc", "dlc-lr", "dlc-top-down")

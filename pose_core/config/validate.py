@@ -13,11 +13,26 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pose_core.config.schema import (
-    BACKBONES,
-    INTERNET_ONLY_BACKBONES,
-    schema_fields,
-)
+from pose_core.config.schema import INTERNET_ONLY_BACKBONES, schema_fields
+from pose_core.losses import HEATMAP_LOSSES, UNSUPERVISED_LOSSES
+from pose_core.models.backbones import BACKBONES
+from pose_core.registry import Registry
+
+REGISTRY_KEYS: dict[str, Registry[Any]] = {
+    BACKBONES.config_key: BACKBONES,
+    HEATMAP_LOSSES.config_key: HEATMAP_LOSSES,
+    UNSUPERVISED_LOSSES.config_key: UNSUPERVISED_LOSSES,
+}
+"""Keys whose allowed values are a registry's names (asked when validating, so a name registered
+later, e.g. by a plugin or a test, is accepted): the schema's ``choices`` are only what the form lists."""
+
+
+def allowed_values(key: str, schema_choices: Any) -> list[str] | None:
+    """The values ``key`` accepts: its registry's names, else the schema's ``choices`` (None = any)."""
+    registry = REGISTRY_KEYS.get(key)
+    if registry is not None:
+        return registry.names()
+    return list(schema_choices) if schema_choices else None
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,9 @@ def _bounds_issues(cfg: DictConfig) -> list[ConfigIssue]:
         if value is None:
             continue
         values = list(value) if f.key == "model.losses_to_use" else [value]
+        choices = allowed_values(f.key, md.get("choices"))
         for v in values:
-            choices = md.get("choices")
-            if choices and f.key not in ("model.backbone",) and v not in choices:
+            if choices and f.key != BACKBONES.config_key and v not in choices:
                 issues.append(ConfigIssue(f.key, f"{f.key}={v!r} is not allowed; choose one of: {', '.join(choices)}."))
             if isinstance(v, bool) or not isinstance(v, numbers.Number):
                 continue
@@ -144,18 +159,17 @@ def _training_issues(cfg: DictConfig) -> list[ConfigIssue]:
 def _model_issues(cfg: DictConfig, check_paths: bool) -> list[ConfigIssue]:
     m = cfg.model
     issues = []
+    known = ", ".join(BACKBONES.names())
     if m.backbone in INTERNET_ONLY_BACKBONES:
         issues.append(
             ConfigIssue(
                 "model.backbone",
-                f"model.backbone={m.backbone} needs weights downloaded from the internet, which PoseDesk cannot fetch; use one of {', '.join(BACKBONES)} (e.g. model.backbone=resnet50).",
+                f"model.backbone={m.backbone} needs weights downloaded from the internet, which PoseDesk cannot fetch; use one of {known} (e.g. model.backbone=resnet50).",
             )
         )
-    elif m.backbone not in BACKBONES:
+    elif m.backbone not in BACKBONES.names():
         issues.append(
-            ConfigIssue(
-                "model.backbone", f"model.backbone={m.backbone!r} is unknown; choose one of {', '.join(BACKBONES)}."
-            )
+            ConfigIssue("model.backbone", f"model.backbone={m.backbone!r} is unknown; choose one of {known}.")
         )
     for key in ("model.checkpoint", "training.resume_from", "model.pretrained_weights_path"):
         value = OmegaConf.select(cfg, key)

@@ -128,7 +128,7 @@ def to_tensor_normalized(frames_rgb: np.ndarray) -> torch.Tensor:
     return normalize_chw(tensor)
 
 
-def scale_keypoints(xy: np.ndarray, from_hw: tuple[int, int], to_hw: tuple[int, int]) -> np.ndarray:
+def scale_keypoints(xy: np.ndarray, from_hw: tuple[int, int], to_hw: tuple[int, int] | np.ndarray) -> np.ndarray:
     """Map pixel coordinates from an image of size ``from_hw`` to one of size ``to_hw``.
 
     Uses the pixel-centre convention of this module: ``x' = (x + 0.5) * W' / W - 0.5`` (and
@@ -138,14 +138,18 @@ def scale_keypoints(xy: np.ndarray, from_hw: tuple[int, int], to_hw: tuple[int, 
     Args:
         xy: Array ``[..., 2]`` of (x, y) pixel coordinates.
         from_hw: (height, width) of the image the coordinates refer to.
-        to_hw: (height, width) of the target image.
+        to_hw: (height, width) of the target image, or ``[B, 2]`` sizes of a batch of frames of
+            different sizes (then ``xy`` is ``[B, K, 2]``: row b is mapped to frame b's size).
 
     Returns:
         float array of the same shape (float64 unless ``xy`` is float32).
     """
     xy = np.asarray(xy)
     dtype = xy.dtype if xy.dtype in (np.float32, np.float64) else np.float64
-    factor = np.array([to_hw[1] / from_hw[1], to_hw[0] / from_hw[0]], dtype=dtype)
+    to = np.asarray(to_hw, dtype=np.float64)
+    factor = np.stack([to[..., 1] / from_hw[1], to[..., 0] / from_hw[0]], axis=-1).astype(dtype)
+    if factor.ndim == 2:  # one size per frame of a batch
+        factor = factor[:, None, :]
     return ((xy.astype(dtype, copy=False) + 0.5) * factor - 0.5).astype(dtype, copy=False)
 
 

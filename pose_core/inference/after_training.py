@@ -20,7 +20,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from pose_core.errors import DataError, PoseDeskError
-from pose_core.events import STOP_FILENAME, EventWriter
+from pose_core.events import EventWriter
 from pose_core.inference.pipeline import (
     DEFAULT_BATCH_SIZE,
     LabeledVideoOptions,
@@ -29,8 +29,7 @@ from pose_core.inference.pipeline import (
     plan_outputs,
     predict_video_outputs,
 )
-
-VIDEO_PREDS_DIRNAME = "video_preds"
+from pose_core.runs.layout import STOP_FILENAME, VIDEO_PREDS_DIRNAME
 
 
 def video_source_dir(cfg: DictConfig) -> Path | None:

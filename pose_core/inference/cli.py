@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 from pose_core.cli_support import OneLineArgumentParser, UsageError, run_command
 from pose_core.errors import DataError, PoseDeskError
-from pose_core.events import STOP_FILENAME, EventWriter
+from pose_core.events import EventWriter
 from pose_core.inference.pipeline import (
     DEFAULT_BATCH_SIZE,
     LabeledVideoOptions,
@@ -43,11 +43,10 @@ from pose_core.inference.pipeline import (
     plan_outputs,
     predict_video_outputs,
 )
+from pose_core.runs.layout import PREDICT_EVENTS_FILENAME, STOP_FILENAME, VIDEO_PREDS_DIRNAME
 
 PROG = "pose-predict"
 EXIT_STOPPED = 130
-PREDICT_EVENTS_FILENAME = "predict_events.jsonl"
-VIDEO_PREDS_DIRNAME = "video_preds"
 MAX_BATCH_SIZE = 1024
 EVENT_INTERVAL_S = 0.5  # progress events at most 2 Hz
 BAR_INTERVAL_S = 0.1

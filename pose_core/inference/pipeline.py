@@ -27,16 +27,21 @@ import numpy as np
 
 from pose_core.errors import DataError
 from pose_core.io.atomic import atomic_write_path
+from pose_core.io.csv_format import (
+    DEFAULT_SCORER,
+    error_header,
+    error_row_format,
+    format_rows,
+    prediction_header,
+    prediction_row_format,
+)
+from pose_core.runs.layout import video_output_files
 
 if TYPE_CHECKING:
     from pose_core.video.reader import VideoReader
 
 DEFAULT_BATCH_SIZE = 16
 PREFETCH_BATCHES = 3  # batches decoded ahead of inference (the bounded queue's size)
-DEFAULT_SCORER = "posedesk"
-LABELED_VIDEOS_DIRNAME = "labeled_videos"
-_XY_FORMAT = "%.4f"  # the formats of pose_core.io.predictions (a test checks they agree)
-_LIKELIHOOD_FORMAT = "%.5f"
 _END = object()  # end-of-video marker in the queue
 
 ProgressFn = Callable[[int, int], None]
@@ -209,30 +214,9 @@ def stream_video_predictions(
 # ------------------------------------------------------------------------------- CSV streaming
 
 
-def _csv_cell(text: str) -> str:
-    if any(ch in text for ch in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _csv_line(cells: Sequence[str]) -> str:
-    return ",".join(_csv_cell(cell) for cell in cells) + "\n"
-
-
-def prediction_csv_header(keypoint_names: Sequence[str], scorer: str = DEFAULT_SCORER) -> str:
-    """The three header rows (scorer, bodyparts, coords) of a predictions CSV."""
-    coords = ("x", "y", "likelihood")
-    return (
-        _csv_line(["scorer"] + [scorer] * (3 * len(keypoint_names)))
-        + _csv_line(["bodyparts"] + [name for name in keypoint_names for _ in coords])
-        + _csv_line(["coords"] + list(coords) * len(keypoint_names))
-    )
-
-
 def _format_rows(start_idx: int, values: np.ndarray, row_format: str) -> str:
     """Rows ``frame_idx,v1,v2,...``; NaN becomes an empty cell."""
-    rows = values.reshape(values.shape[0], -1).tolist()
-    return "".join(f"{start_idx + i},{(row_format % tuple(row)).replace('nan', '')}\n" for i, row in enumerate(rows))
+    return format_rows(values.reshape(values.shape[0], -1), row_format, range(start_idx, start_idx + len(values)))
 
 
 class StreamingPredictionWriter:
@@ -251,12 +235,12 @@ class StreamingPredictionWriter:
         n_keypoints = len(keypoint_names)
         self._csv = csv_file
         self._norm = temporal_norm_file
-        self._pred_format = ",".join([f"{_XY_FORMAT},{_XY_FORMAT},{_LIKELIHOOD_FORMAT}"] * n_keypoints)
-        self._norm_format = ",".join([_XY_FORMAT] * n_keypoints)
+        self._pred_format = prediction_row_format(n_keypoints)
+        self._norm_format = error_row_format(n_keypoints)
         self._prev_xy: np.ndarray | None = None
         self.n_rows = 0
-        self._csv.write(prediction_csv_header(keypoint_names, scorer))
-        self._norm.write(_csv_line([""] + list(keypoint_names)))
+        self._csv.write(prediction_header(keypoint_names, scorer))
+        self._norm.write(error_header(keypoint_names))
 
     def write_batch(self, start_idx: int, preds: np.ndarray) -> None:
         """Append rows for frames ``start_idx .. start_idx + len(preds) - 1``.
@@ -363,13 +347,7 @@ class VideoOutputs:
     @classmethod
     def for_video(cls, video_path: Path, output_dir: Path) -> VideoOutputs:
         """The output paths of ``video_path`` in ``output_dir``."""
-        stem = Path(video_path).stem
-        return cls(
-            Path(video_path),
-            output_dir / f"{stem}.csv",
-            output_dir / f"{stem}_temporal_norm.csv",
-            output_dir / LABELED_VIDEOS_DIRNAME / f"{stem}_labeled.mp4",
-        )
+        return cls(Path(video_path), *video_output_files(output_dir, video_path))
 
 
 def plan_outputs(videos: Sequence[Path], output_dir: Path) -> list[VideoOutputs]:

@@ -1,7 +1,8 @@
 """Predictor: a trained model ready to predict keypoints on frames and whole videos.
 
-:meth:`Predictor.from_run` loads a run directory (its ``config.yaml`` and best checkpoint) and
-checks that the two agree; :meth:`Predictor.predict_frames` predicts on images of any size and
+:meth:`Predictor.from_run` loads a run directory through the loader registered for its kind
+(:mod:`pose_core.inference.loaders`: a PoseDesk run's ``config.yaml`` and best checkpoint, checked
+to agree, or a Lightning Pose model folder); :meth:`Predictor.predict_frames` predicts on images of any size and
 :meth:`Predictor.predict_video` streams a video through
 :mod:`pose_core.inference.pipeline`. Every coordinate returned is in the pixels of the frames
 given (video pixels for videos), with the pixel-centre convention of
@@ -21,11 +22,10 @@ import torch
 from pose_core.data.preprocess import IMAGENET_MEAN, IMAGENET_STD, resize_frame, scale_keypoints
 from pose_core.errors import RunError
 from pose_core.inference.pipeline import DEFAULT_BATCH_SIZE, stream_video_predictions
+from pose_core.runs.layout import CHECKPOINTS_GLOB, CONFIG_FILENAME, find_best_checkpoint
 
 if TYPE_CHECKING:
     from pose_core.models.pose_model import PoseModel
-
-CONFIG_FILENAME = "config.yaml"
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -48,8 +48,6 @@ def find_run_files(run_dir: Path, checkpoint: Path | None = None) -> tuple[Path,
     Raises:
         RunError: The run directory, its config or a checkpoint is missing.
     """
-    from pose_core.training.run import find_best_checkpoint
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"Run directory {run_dir} does not exist: give the folder pose-train wrote (outputs/DATE/TIME).")
@@ -66,7 +64,7 @@ def find_run_files(run_dir: Path, checkpoint: Path | None = None) -> tuple[Path,
     found = find_best_checkpoint(run_dir)
     if found is None:
         raise RunError(
-            f"Run directory {run_dir} holds no checkpoint (tb_logs/*/version_*/checkpoints/*.ckpt): "
+            f"Run directory {run_dir} holds no checkpoint ({CHECKPOINTS_GLOB}): "
             "train until at least one epoch finishes, or give one with --checkpoint."
         )
     return config_path, found
@@ -184,11 +182,12 @@ class Predictor:
         checkpoint: Path | None = None,
         device: str | torch.device | None = None,
     ) -> Predictor:
-        """Load the model of a training run.
+        """Load the model of a training run, with the loader registered for its kind of folder.
 
         Args:
             run_dir: The run directory (``config.yaml`` + ``tb_logs/.../checkpoints/*.ckpt``), or a
-                Lightning Pose model folder (see :func:`pose_core.interop.lp_checkpoint.load_lp_predictor`).
+                folder another loader recognises, e.g. a Lightning Pose model folder
+                (see :mod:`pose_core.inference.loaders`).
             checkpoint: A checkpoint to use instead of the run's best one.
             device: ``cpu``, ``cuda``, ...; None = CUDA when available, else CPU.
 
@@ -197,13 +196,26 @@ class Predictor:
                 from the config's ``data.keypoint_names``.
             ConfigError: The run's config cannot be read.
         """
+        from pose_core.inference.loaders import load_predictor
+
+        return load_predictor(Path(run_dir), checkpoint, device)
+
+    @classmethod
+    def from_posedesk_run(
+        cls,
+        run_dir: Path,
+        checkpoint: Path | None = None,
+        device: str | torch.device | None = None,
+    ) -> Predictor:
+        """Load a PoseDesk run: its best checkpoint (or ``checkpoint``), checked against its ``config.yaml``.
+
+        Raises:
+            RunError: The run has no config or checkpoint, or the checkpoint's keypoints differ
+                from the config's ``data.keypoint_names``.
+            ConfigError: The run's config cannot be read.
+        """
         from pose_core.config.io import load_config
-        from pose_core.interop.lightning_pose import is_lp_model_dir
 
-        if is_lp_model_dir(Path(run_dir)):  # a Lightning Pose model folder: its own checkpoint layout
-            from pose_core.interop.lp_checkpoint import load_lp_predictor
-
-            return load_lp_predictor(Path(run_dir), checkpoint, device)
         config_path, ckpt_path = find_run_files(Path(run_dir), checkpoint)
         cfg = load_config(config_path, check_paths=False).cfg
         names = cfg.data.keypoint_names

@@ -24,10 +24,10 @@ from pose_core.interop.dlc_labels import (
     merge_label_files,
     scan_label_folders,
 )
+from pose_core.video.formats import is_video_file
 
 CONFIG_FILENAME = "config.yaml"
 VIDEOS_DIRNAME = "videos"
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v")  # = pose_core.video.reader.VIDEO_EXTENSIONS (no cv2 here)
 
 
 # ----------------------------------------------------------------------------- config.yaml
@@ -185,9 +185,7 @@ def dlc_videos(root: Path, video_sets: dict[str, Any]) -> tuple[list[Path], list
     folder = Path(root) / VIDEOS_DIRNAME
     videos: list[Path] = []
     if folder.is_dir():
-        videos = sorted(
-            p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and p.name[0] != "."
-        )
+        videos = sorted(p for p in folder.iterdir() if is_video_file(p) and p.is_file() and p.name[0] != ".")
     names = {v.name for v in videos}
     notes = []
     for listed in video_sets:

@@ -1,4 +1,4 @@
-"""Lightning Pose model directories: read them, list them as runs, replay their tensorboard curves.
+"""Lightning Pose model directories: read them and replay their tensorboard curves (a pure reader).
 
 A Lightning Pose (LP) training leaves a *model directory* (``outputs/YYYY-MM-DD/HH-MM-SS/`` or
 ``models/...``): its config (``config.yaml``; older versions only ``.hydra/config.yaml``),
@@ -8,8 +8,12 @@ Lightning's tensorboard files ``tb_logs/<model_name>/version_N/events.out.tfeven
 best checkpoint ``tb_logs/.../checkpoints/epoch=E-step=S-best.ckpt``. It has no
 ``events.jsonl`` (that file is PoseDesk's): :func:`events_from_tensorboard` rebuilds the same
 :class:`pose_core.events.Event` records from the tensorboard scalars
-(:mod:`pose_core.interop.lp_tensorboard`), so the GUI plots LP curves exactly like its own, and
-:func:`lp_run_info` lists the directory among a project's runs.
+(:mod:`pose_core.interop.lp_tensorboard`), so the GUI plots LP curves exactly like its own.
+
+This module reads LP's files and imports nothing of PoseDesk's runs or projects. The bridges above
+it do that: :mod:`pose_core.runs.lightning_pose` lists a model folder among a project's runs,
+:mod:`pose_core.interop.lp_project` opens it with a project in the GUI, and
+:mod:`pose_core.interop.lp_checkpoint` loads its checkpoint as a predictor.
 
 Whether PoseDesk can *run* an LP checkpoint is :meth:`LPModelDir.unsupported_reason`; the
 weights themselves are mapped by :mod:`pose_core.interop.lp_checkpoint` (torch). No torch,
@@ -20,26 +24,16 @@ from __future__ import annotations
 
 import csv
 import math
-import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from pose_core.errors import DataError, PoseDeskError, RunError
-from pose_core.events import EVENTS_FILENAME, Event
-from pose_core.interop.lp_tensorboard import SOURCE_NAME, tensorboard_events
+from pose_core.events import Event
+from pose_core.interop.lp_tensorboard import tensorboard_events
 
-if TYPE_CHECKING:
-    from pose_core.project import Project
-    from pose_core.runs import RunInfo
-
-STATUS_FINISHED = f"finished · {SOURCE_NAME}"
-STATUS_RUNNING = f"running · {SOURCE_NAME}"
-STATUS_INCOMPLETE = f"incomplete · {SOURCE_NAME}"
-RUNNING_WINDOW_S = 300.0  # tensorboard files written this recently, without predictions = still training
 SUPPORTED_MODEL_TYPES = ("heatmap", "regression")
 LP_BACKBONES: dict[str, str] = {
     **{name: name for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")},
@@ -48,8 +42,13 @@ LP_BACKBONES: dict[str, str] = {
     **{name: name for name in ("efficientnet_b0", "efficientnet_b1", "efficientnet_b2")},
 }
 """LP backbone name -> the torchvision architecture PoseDesk builds for it (same layers)."""
+# Lightning Pose's own layout (PoseDesk's run layout follows it, but this module reads LP's and
+# imports nothing of PoseDesk's runs or projects: pose_core.runs.layout owns PoseDesk's names).
 _CONFIG_CANDIDATES = ("config.yaml", ".hydra/config.yaml")
-_NOT_LP_MARKERS = (EVENTS_FILENAME, "summary.json", "CollectedData.csv")
+LP_LABELS_FILENAME = "CollectedData.csv"
+LP_PREDICTIONS_FILENAME = "predictions.csv"
+LP_PIXEL_ERROR_FILENAME = "predictions_pixel_error.csv"
+LP_VIDEO_PREDS_DIRNAME = "video_preds"
 _DERIVED_CSV_SUFFIXES = ("_temporal_norm", "_pca_singleview_error", "_pca_multiview_error", "_pixel_error")
 
 
@@ -91,20 +90,21 @@ def _checkpoints(path: Path) -> list[Path]:
 
 
 def is_lp_model_dir(path: Path) -> bool:
-    """Tell whether ``path`` is a Lightning Pose model directory (not a PoseDesk run, not a project).
+    """Tell whether ``path`` is a Lightning Pose model directory (not a project, not written by PoseDesk).
 
-    It must hold an LP config and tensorboard files, a checkpoint or ``predictions.csv``, and
-    none of what marks a PoseDesk run (``events.jsonl``, ``summary.json``, a config written by
-    PoseDesk: it holds every key, PoseDesk's own ``training.resume_from`` and
-    ``model.pretrained_weights_path`` among them) or a project (``CollectedData.csv``).
+    It must hold an LP config and tensorboard files, a checkpoint or ``predictions.csv``; a config
+    written by PoseDesk (it holds every key, PoseDesk's own ``training.resume_from`` and
+    ``model.pretrained_weights_path`` among them) or a labels file (``CollectedData.csv``: a
+    project) says it is not one. :func:`pose_core.runs.lightning_pose.is_lp_run_dir` also refuses
+    a folder holding PoseDesk's own run files.
 
     Args:
         path: A folder.
     """
     path = Path(path)
-    if not path.is_dir() or any((path / name).exists() for name in _NOT_LP_MARKERS):
+    if not path.is_dir() or (path / LP_LABELS_FILENAME).exists():
         return False
-    has_outputs = (path / "predictions.csv").is_file() or bool(_event_files(path)) or bool(_checkpoints(path))
+    has_outputs = (path / LP_PREDICTIONS_FILENAME).is_file() or bool(_event_files(path)) or bool(_checkpoints(path))
     config_path = find_lp_config(path) if has_outputs else None
     config = _read_lp_config(config_path) if config_path is not None else None
     if config is None:
@@ -256,9 +256,11 @@ def read_lp_model_dir(path: Path) -> LPModelDir:
     config_path = find_lp_config(path)
     assert config_path is not None
     config = _read_lp_config(config_path) or {}
-    predictions = path / "predictions.csv"
-    pixel_error = path / "predictions_pixel_error.csv"
-    video_preds = sorted(p for p in (path / "video_preds").glob("*.csv") if not p.stem.endswith(_DERIVED_CSV_SUFFIXES))
+    predictions = path / LP_PREDICTIONS_FILENAME
+    pixel_error = path / LP_PIXEL_ERROR_FILENAME
+    video_preds = sorted(
+        p for p in (path / LP_VIDEO_PREDS_DIRNAME).glob("*.csv") if not p.stem.endswith(_DERIVED_CSV_SUFFIXES)
+    )
     names = [str(n) for n in (config["data"].get("keypoint_names") or [])]
     if not names:
         header_source = predictions if predictions.is_file() else (video_preds[0] if video_preds else None)
@@ -296,21 +298,7 @@ def check_lp_checkpoint_supported(lp: LPModelDir) -> None:
         raise RunError(f"{lp.path}: {reason}")
 
 
-# ----------------------------------------------------------------------------- run listing
-
-
-def lp_status(lp: LPModelDir, now_s: float | None = None) -> str:
-    """The status shown for an LP model directory, marked ``· Lightning Pose``.
-
-    ``finished`` when LP wrote ``predictions.csv`` (it does when training ends), ``running`` when
-    its tensorboard files or checkpoints changed in the last :data:`RUNNING_WINDOW_S`, else
-    ``incomplete`` (stopped or crashed before the end).
-    """
-    if lp.predictions_csv is not None:
-        return STATUS_FINISHED
-    mtimes = [p.stat().st_mtime for p in [*lp.event_files, *lp.checkpoints] if p.exists()]
-    now_s = time.time() if now_s is None else now_s
-    return STATUS_RUNNING if mtimes and now_s - max(mtimes) < RUNNING_WINDOW_S else STATUS_INCOMPLETE
+# ----------------------------------------------------------------------------- results
 
 
 def lp_test_error_px(pixel_error_csv: Path | None) -> float | None:
@@ -326,123 +314,6 @@ def lp_test_error_px(pixel_error_csv: Path | None) -> float | None:
     except (PoseDeskError, ValueError):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-def lp_run_info(run_dir: Path) -> RunInfo:
-    """Summarise an LP model directory as a :class:`pose_core.runs.RunInfo` (source ``Lightning Pose``).
-
-    Unreadable files make the corresponding fields None instead of failing.
-    """
-    from pose_core.runs import RunInfo, _time_from_dir_names
-
-    lp = read_lp_model_dir(run_dir)
-    events = events_from_tensorboard(lp.path)
-    epoch_ends = [e for e in events if e.kind == "epoch_end"]
-    vals = [e.data["metrics"].get("val_supervised_loss") for e in epoch_ends]
-    finite = [float(v) for v in vals if isinstance(v, float) and math.isfinite(v)]
-    return RunInfo(
-        path=lp.path,
-        status=lp_status(lp),
-        started=datetime.fromtimestamp(events[0].time) if events else _time_from_dir_names(lp.path),
-        epochs=max(int(e.data["epoch"]) for e in epoch_ends) + 1 if epoch_ends else None,
-        best_val_loss=min(finite) if finite else None,
-        test_error_px=lp_test_error_px(lp.pixel_error_csv),
-        source=SOURCE_NAME,
-    )
-
-
-def lp_model_dirs(folder: Path) -> list[Path]:
-    """LP model directories ``folder/*/*`` (e.g. a project's ``models/``)."""
-    folder = Path(folder)
-    return [d for d in sorted(folder.glob("*/*")) if is_lp_model_dir(d)] if folder.is_dir() else []
-
-
-# ----------------------------------------------------------------------------- opening in the GUI
-
-
-@dataclass
-class LPOpening:
-    """What opening an LP model folder gives: the folder, a project to show it in, and what is missing.
-
-    Attributes:
-        model: The model directory.
-        project: The enclosing project, or one built from the config's ``data_dir``; None when
-            the labels are not on this machine.
-        in_project: The model sits in ``project``'s ``outputs/`` or ``models/`` folder.
-        problems: What is missing (one error per problem, naming the key and the fix), and
-            whether PoseDesk cannot run the checkpoint.
-    """
-
-    model: LPModelDir
-    project: Project | None
-    in_project: bool
-    problems: list[PoseDeskError]
-
-
-def open_lp_model_folder(path: Path) -> LPOpening:
-    """Read an LP model folder and find the project to review it in (runs in a worker thread).
-
-    If the folder is ``<project>/outputs/DATE/TIME`` (or ``models/...``) of a project that opens,
-    that project is used; otherwise the labels and videos its config names (``data.data_dir``,
-    ``data.csv_file``, ``data.video_dir``), as far as they exist on this machine.
-
-    Raises:
-        DataError: ``path`` is not an LP model folder.
-    """
-    from pose_core.project import Project
-
-    lp = read_lp_model_dir(path)
-    problems: list[PoseDeskError] = []
-    reason = lp.unsupported_reason()
-    if reason is not None:
-        problems.append(RunError(reason))
-    parents = lp.path.parents
-    if len(parents) > 2 and parents[1].name in ("outputs", "models"):
-        try:
-            return LPOpening(lp, Project.open(parents[2]), True, problems)
-        except PoseDeskError:
-            pass
-    project = _project_from_config(lp, problems)
-    return LPOpening(lp, project, False, problems)
-
-
-def _project_from_config(lp: LPModelDir, problems: list[PoseDeskError]) -> Project | None:
-    """A project from the config's labels CSV and video folder; what is missing goes to ``problems``."""
-    from dataclasses import replace
-
-    from pose_core.data.labels import read_labels
-    from pose_core.project import KIND_LIGHTNING_POSE, Project, _video_files
-
-    where = f"{lp.config_path} says"
-    if not lp.csv_path.is_file():
-        problems.append(
-            DataError(
-                f"{where} data.data_dir={lp.data_dir} / data.csv_file, but {lp.csv_path} is not on this machine: the "
-                "labelled frames and their errors are not shown; copy the Lightning Pose project here and open "
-                "the model from its outputs/ folder.",
-                path=str(lp.csv_path),
-            )
-        )
-        project = None
-    else:
-        try:
-            project = Project.open(lp.data_dir)
-        except PoseDeskError:
-            labels = read_labels(lp.csv_path)
-            project = Project(
-                lp.data_dir, KIND_LIGHTNING_POSE, None, lp.data_dir, lp.video_dir, [lp.csv_path], labels, []
-            )
-    if not lp.video_dir.is_dir():
-        problems.append(
-            DataError(
-                f"{where} data.video_dir={lp.video_dir}, which is not on this machine: open the videos with "
-                "'Open video…' in the Review pane to see the model's predictions on them.",
-                path=str(lp.video_dir),
-            )
-        )
-    elif project is not None and project.video_dir != lp.video_dir:
-        project = replace(project, video_dir=lp.video_dir, videos=_video_files(lp.video_dir))
-    return project
 
 
 # ----------------------------------------------------------------------------- curves
@@ -463,5 +334,5 @@ def events_from_tensorboard(run_dir: Path) -> list[Event]:
     training = config.get("training")
     return tensorboard_events(
         run_dir, _event_files(run_dir), training if isinstance(training, dict) else {},
-        (run_dir / "predictions.csv").is_file(),
+        (run_dir / LP_PREDICTIONS_FILENAME).is_file(),
     )  # fmt: skip

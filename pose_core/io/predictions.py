@@ -28,11 +28,17 @@ import pandas as pd
 
 from pose_core.errors import DataError
 from pose_core.io.atomic import atomic_write_path, atomic_write_text
+from pose_core.io.csv_format import (
+    COORDS,
+    DEFAULT_SCORER,
+    SET_COLUMN,
+    error_header,
+    error_row_format,
+    format_rows,
+    prediction_header,
+    prediction_row_format,
+)
 
-COORDS = ("x", "y", "likelihood")
-SET_COLUMN = "set"
-_XY_FORMAT = "%.4f"
-_LIKELIHOOD_FORMAT = "%.5f"
 _TAIL_BYTES = 262144  # the last row is searched for in this many bytes at the end
 DLC_SCORER = "DLC_posedesk"  # scorer of DeepLabCut-style prediction files (DeepLabCut's start with DLC_)
 DLC_H5_KEY = "df_with_missing"
@@ -72,41 +78,11 @@ class ErrorTable(NamedTuple):
 # ---------------------------------------------------------------------------------- writing
 
 
-def _csv_cell(text: str) -> str:
-    """Quote a text cell the way the csv module does, only when needed."""
-    if any(ch in text for ch in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _csv_line(cells: Sequence[str]) -> str:
-    return ",".join(_csv_cell(cell) for cell in cells) + "\n"
-
-
 def _check_rows(n_rows: int, index: Sequence[str] | Sequence[int], split: Sequence[str] | None) -> None:
     if len(index) != n_rows:
         raise ValueError(f"index has {len(index)} entries for {n_rows} rows.")
     if split is not None and len(split) != n_rows:
         raise ValueError(f"split has {len(split)} entries for {n_rows} rows.")
-
-
-def _format_body(
-    values: np.ndarray,
-    row_format: str,
-    index: Sequence[str] | Sequence[int],
-    split: Sequence[str] | None,
-) -> str:
-    """Format rows ``index, values..., [split]``; NaN becomes an empty cell."""
-    index_cells = [_csv_cell(str(label)) for label in index]
-    if split is None:
-        tails = ["\n"] * len(index_cells)
-    else:
-        tails = ["," + _csv_cell(str(name)) + "\n" for name in split]
-    lines = [
-        f"{label},{(row_format % tuple(row)).replace('nan', '')}{tail}"
-        for label, row, tail in zip(index_cells, values.tolist(), tails, strict=True)
-    ]
-    return "".join(lines)
 
 
 def write_predictions_csv(
@@ -115,7 +91,7 @@ def write_predictions_csv(
     preds: np.ndarray,
     index: Sequence[str] | Sequence[int],
     split: Sequence[str] | None = None,
-    scorer: str = "posedesk",
+    scorer: str = DEFAULT_SCORER,
 ) -> None:
     """Write predictions in the DLC / LP layout (three header rows), atomically.
 
@@ -136,15 +112,8 @@ def write_predictions_csv(
     if preds.ndim != 3 or preds.shape[1:] != (n_keypoints, 3):
         raise ValueError(f"preds must have shape [N, {n_keypoints}, 3], got {preds.shape}.")
     _check_rows(preds.shape[0], index, split)
-    extra = [SET_COLUMN] if split is not None else []
-    blank = [""] if split is not None else []
-    header = (
-        _csv_line(["scorer"] + [scorer] * (3 * n_keypoints) + extra)
-        + _csv_line(["bodyparts"] + [name for name in keypoint_names for _ in COORDS] + blank)
-        + _csv_line(["coords"] + list(COORDS) * n_keypoints + blank)
-    )
-    row_format = ",".join([f"{_XY_FORMAT},{_XY_FORMAT},{_LIKELIHOOD_FORMAT}"] * n_keypoints)
-    body = _format_body(preds.reshape(preds.shape[0], -1), row_format, index, split)
+    header = prediction_header(keypoint_names, scorer, with_set=split is not None)
+    body = format_rows(preds.reshape(preds.shape[0], -1), prediction_row_format(n_keypoints), index, split)
     atomic_write_text(path, header + body)
 
 
@@ -173,9 +142,8 @@ def write_error_csv(
     if errors.ndim != 2 or errors.shape[1] != n_keypoints:
         raise ValueError(f"errors must have shape [N, {n_keypoints}], got {errors.shape}.")
     _check_rows(errors.shape[0], index, split)
-    header = _csv_line([""] + list(keypoint_names) + ([SET_COLUMN] if split is not None else []))
-    row_format = ",".join([_XY_FORMAT] * n_keypoints)
-    atomic_write_text(path, header + _format_body(errors, row_format, index, split))
+    header = error_header(keypoint_names, with_set=split is not None)
+    atomic_write_text(path, header + format_rows(errors, error_row_format(n_keypoints), index, split))
 
 
 # ----------------------------------------------------------------------- DeepLabCut-style files

@@ -3,6 +3,10 @@
 Unknown names raise with the list of known ones. ImageNet weights are never downloaded: they are
 loaded from torchvision's local cache or from a file the config names, with a clear error saying
 where to put them when they are missing.
+
+The registry is the one list of backbone names: config validation and the config form ask it.
+Importing this module does not import torch (the GUI validates configs as you type); torch and
+torchvision are imported when a backbone is built.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from pose_core.errors import ConfigError
 from pose_core.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,19 @@ def register_backbone(spec: BackboneSpec) -> None:
     BACKBONES.add(spec.name, spec)
 
 
-def _register_torchvision() -> None:
-    from torchvision import models as tvm
+def _torchvision_builder(name: str) -> Callable[..., nn.Module]:
+    """``torchvision.models.<name>``, imported when the backbone is built."""
 
+    def build(**kwargs: Any) -> nn.Module:
+        from torchvision import models as tvm
+
+        model: nn.Module = getattr(tvm, name)(**kwargs)
+        return model
+
+    return build
+
+
+def _register_torchvision() -> None:
     for name, channels in (
         ("resnet18", 512),
         ("resnet34", 512),
@@ -56,10 +72,10 @@ def _register_torchvision() -> None:
         ("resnet152", 2048),
     ):
         enum = name.replace("resnet", "ResNet") + "_Weights"
-        register_backbone(BackboneSpec(name, getattr(tvm, name), enum, channels))
+        register_backbone(BackboneSpec(name, _torchvision_builder(name), enum, channels))
     for name, channels in (("efficientnet_b0", 1280), ("efficientnet_b1", 1280), ("efficientnet_b2", 1408)):
         enum = "EfficientNet_" + name.split("_")[1].upper() + "_Weights"
-        register_backbone(BackboneSpec(name, getattr(tvm, name), enum, channels))
+        register_backbone(BackboneSpec(name, _torchvision_builder(name), enum, channels))
 
 
 _register_torchvision()
@@ -67,6 +83,8 @@ _register_torchvision()
 
 def _feature_extractor(name: str, model: nn.Module) -> nn.Module:
     """Drops the classifier: the stride-32 feature map is what the heads use."""
+    from torch import nn
+
     if name.startswith("resnet"):
         return nn.Sequential(*list(model.children())[:-2])
     return model.features  # type: ignore[return-value]  # efficientnet
@@ -74,6 +92,7 @@ def _feature_extractor(name: str, model: nn.Module) -> nn.Module:
 
 def imagenet_weights_file(name: str) -> Path:
     """Where torchvision keeps the ImageNet weights of a backbone in its local cache."""
+    import torch
     from torchvision import models as tvm
 
     spec = get_backbone_spec(name)
@@ -87,6 +106,7 @@ def load_imagenet_state(name: str, weights_path: str | None) -> dict[str, torch.
     Raises:
         ConfigError: No weights file is there; says where to put it.
     """
+    import torch
     from torchvision import models as tvm
 
     path = Path(weights_path) if weights_path else imagenet_weights_file(name)

@@ -19,8 +19,21 @@ from omegaconf import DictConfig, OmegaConf
 
 from pose_core.config.io import LoadedConfig, atomic_write_text
 from pose_core.errors import ConfigError, PoseDeskError, RunError
-from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, EventWriter
-from pose_core.runs import SUMMARY_FILENAME
+from pose_core.events import EventWriter
+from pose_core.runs.layout import (
+    CHECKPOINTS_GLOB,
+    EVENTS_FILENAME,
+    LAST_CHECKPOINT_FILENAME,
+    STOP_FILENAME,
+    SUMMARY_FILENAME,
+    TEMPORAL_NORM_SUFFIX,
+    RunLayout,
+    checkpoint_logger_version,
+    find_best_checkpoint,
+    find_last_checkpoint,
+    video_pca_error_file,
+)
+from pose_core.runs.status import RunStatus
 from pose_core.training import distributed
 
 
@@ -48,17 +61,7 @@ class RunResult:
     global_rank: int = 0
 
 
-def find_last_checkpoint(run_dir: Path) -> Path | None:
-    """The newest ``last*.ckpt`` under ``run_dir/tb_logs`` (None when there is none)."""
-    ckpts = sorted(run_dir.glob("tb_logs/*/version_*/checkpoints/last*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return ckpts[-1] if ckpts else None
-
-
-def find_best_checkpoint(run_dir: Path) -> Path | None:
-    """The newest non-``last`` checkpoint under ``run_dir/tb_logs`` (falls back to the last one)."""
-    ckpts = [p for p in run_dir.glob("tb_logs/*/version_*/checkpoints/*.ckpt") if not p.name.startswith("last")]
-    ckpts.sort(key=lambda p: p.stat().st_mtime)
-    return ckpts[-1] if ckpts else find_last_checkpoint(run_dir)
+__all__ = ["RunResult", "find_best_checkpoint", "find_last_checkpoint", "resolve_resume", "train"]
 
 
 def resolve_resume(resume_from: str) -> tuple[Path | None, Path]:
@@ -72,7 +75,7 @@ def resolve_resume(resume_from: str) -> tuple[Path | None, Path]:
         ckpt = find_last_checkpoint(path)
         if ckpt is None:
             raise ConfigError(
-                f"training.resume_from={path} holds no checkpoint (tb_logs/*/version_*/checkpoints/last.ckpt); it did not finish an epoch — start a new run instead.",
+                f"training.resume_from={path} holds no checkpoint ({CHECKPOINTS_GLOB.replace('*.ckpt', LAST_CHECKPOINT_FILENAME)}); it did not finish an epoch — start a new run instead.",
                 key="training.resume_from",
             )
         return path, ckpt
@@ -82,15 +85,6 @@ def resolve_resume(resume_from: str) -> tuple[Path | None, Path]:
         f"training.resume_from={path} is neither a run folder nor a .ckpt file; give one of them.",
         key="training.resume_from",
     )
-
-
-def _logger_version(ckpt: Path | None) -> int | None:
-    if ckpt is not None and ckpt.parent.name == "checkpoints" and ckpt.parent.parent.name.startswith("version_"):
-        try:
-            return int(ckpt.parent.parent.name.split("_", 1)[1])
-        except ValueError:
-            return None
-    return None
 
 
 def _read_and_check_labels(cfg: DictConfig) -> Any:
@@ -254,7 +248,10 @@ def build_trainer(
 
     t = cfg.training
     logger = TensorBoardLogger(
-        save_dir=str(run_dir / "tb_logs"), name=str(cfg.model.model_name), version=version, default_hp_metric=False
+        save_dir=str(RunLayout(run_dir).tb_logs),
+        name=str(cfg.model.model_name),
+        version=version,
+        default_hp_metric=False,
     )
     best = ModelCheckpoint(
         monitor="val_supervised_loss",
@@ -308,6 +305,7 @@ def evaluate_labeled_frames(
     """
     import torch
 
+    from pose_core.data.preprocess import scale_keypoints
     from pose_core.io.predictions import write_error_csv, write_predictions_csv
     from pose_core.metrics import pixel_error, summarize_errors
 
@@ -319,24 +317,19 @@ def evaluate_labeled_frames(
     with torch.inference_mode():
         for batch in datamodule.labeled_dataloader():
             xy, lik = module.model.predict(batch["image"].to(device).contiguous(memory_format=torch.channels_last))
-            orig = batch["orig_hw"].to(torch.float64).numpy()
-            xy_np = xy.double().cpu().numpy()
-            sx, sy = orig[:, 1] / w, orig[:, 0] / h
-            x0 = (xy_np[..., 0] + 0.5) * sx[:, None] - 0.5
-            y0 = (xy_np[..., 1] + 0.5) * sy[:, None] - 0.5
+            frames_hw = batch["orig_hw"].to(torch.float64).numpy()
+            xy_frame = scale_keypoints(xy.double().cpu().numpy(), (h, w), frames_hw)
             idx = batch["index"].numpy()
-            preds[idx] = np.stack([x0, y0, lik.double().cpu().numpy()], axis=-1)
+            preds[idx] = np.concatenate([xy_frame, lik.double().cpu().numpy()[..., None]], axis=-1)
     split_list = [str(s) for s in datamodule.row_split_names()]
-    write_predictions_csv(run_dir / "predictions.csv", labels.keypoint_names, preds, labels.image_paths, split_list)
+    layout = RunLayout(run_dir)
+    write_predictions_csv(layout.predictions, labels.keypoint_names, preds, labels.image_paths, split_list)
     error_px = pixel_error(preds[..., :2], labels.keypoints_px)
-    write_error_csv(
-        run_dir / "predictions_pixel_error.csv", labels.keypoint_names, error_px, labels.image_paths, split_list
-    )
+    write_error_csv(layout.pixel_error, labels.keypoint_names, error_px, labels.image_paths, split_list)
     for name, pca in (fits or {}).items():
         pca_px = pca.keypoint_error_px(preds[..., :2])
-        path = run_dir / f"predictions_{name}_error.csv"
-        write_error_csv(path, labels.keypoint_names, pca_px, labels.image_paths, split_list)
-        pca.save(run_dir / f"{name}.npz")
+        write_error_csv(layout.pca_error(name), labels.keypoint_names, pca_px, labels.image_paths, split_list)
+        pca.save(layout.pca_fit(name))
     return summarize_errors(error_px, split_list)
 
 
@@ -347,14 +340,12 @@ def predict_videos(cfg: DictConfig, run_dir: Path, checkpoint: Path, writer: Eve
 
     written = predict_videos_after_training(cfg, run_dir, checkpoint, writer)
     for path in written:
-        if path.suffix != ".csv" or path.stem.endswith("_temporal_norm"):
+        if path.suffix != ".csv" or path.stem.endswith(TEMPORAL_NORM_SUFFIX):
             continue
         table = read_predictions_csv(path)
         for name, pca in fits.items():
             error_px = pca.keypoint_error_px(table.preds[..., :2])
-            write_error_csv(
-                path.with_name(f"{path.stem}_{name}_error.csv"), table.keypoint_names, error_px, table.index
-            )
+            write_error_csv(video_pca_error_file(path, name), table.keypoint_names, error_px, table.index)
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -399,7 +390,7 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
     labels = _read_and_check_labels(cfg)
     datamodule = build_datamodule(cfg, labels, plan)
     fits = fit_label_pcas(cfg, labels, datamodule.splits["train"])
-    parts = build_trainer(cfg, run_dir, plan, _logger_version(resume_ckpt), progress_bar)
+    parts = build_trainer(cfg, run_dir, plan, checkpoint_logger_version(resume_ckpt), progress_bar)
     if hasattr(datamodule, "clip_seed"):  # each process draws its own unlabelled clips
         datamodule.clip_seed += int(parts.trainer.global_rank)
     writer: EventWriter | None = None
@@ -438,7 +429,7 @@ def _train(
         writer.emit(
             "phase", phase="loading_data", message=f"{labels.n_frames} labelled frames from {cfg.data.csv_file}"
         )
-        loaded.save(run_dir / "config.yaml")
+        loaded.save(RunLayout(run_dir).config)
         writer.emit("phase", phase="building_model", message=f"Building {cfg.model.backbone} ({cfg.model.model_type})")
     pl.seed_everything(int(cfg.training.rng_seed_model_pt), workers=True, verbose=False)
     module = build_module(cfg, unsupervised_spec(cfg, fits))
@@ -448,10 +439,10 @@ def _train(
         warnings.filterwarnings("ignore", ".*IterableDataset. has .__len__. defined.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
-    status = "stopped" if parts.stop.stop_requested else "finished"
+    status = RunStatus.STOPPED if parts.stop.stop_requested else RunStatus.FINISHED
     last = find_last_checkpoint(run_dir) if trainer.is_global_zero else None
     if parts.stop.stop_requested:  # every process: saving a checkpoint is collective
-        last = Path(parts.best.dirpath or run_dir) / "last.ckpt"
+        last = Path(parts.best.dirpath or run_dir) / LAST_CHECKPOINT_FILENAME
         trainer.save_checkpoint(str(last))
     distributed.leave_process_group()  # rank 0 evaluates on its own
     if writer is None:  # not global rank 0: rank 0 evaluates and writes the results alone

@@ -24,16 +24,11 @@ import cv2
 import numpy as np
 
 from pose_core.errors import DataError
-
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v")
+from pose_core.video.formats import VIDEO_EXTENSIONS, is_video_file
 
 # A forward jump of at most this many frames is done by decoding forward instead of seeking:
 # decoding a few frames is cheaper than a seek (which decodes from the previous keyframe).
 _MAX_FORWARD_GRABS = 8
-
-
-def _is_video_file(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
 def list_videos(path: Path) -> list[Path]:
@@ -55,13 +50,13 @@ def list_videos(path: Path) -> list[Path]:
     if not path.exists():
         raise DataError(f"Video path {path} does not exist: check the path.", path=str(path))
     if path.is_file():
-        if not _is_video_file(path):
+        if not is_video_file(path):
             raise DataError(
                 f"{path} is not a video file: expected one of the extensions {known}.",
                 path=str(path),
             )
         return [path]
-    videos = sorted(p for p in path.iterdir() if p.is_file() and _is_video_file(p) and not p.name.startswith("."))
+    videos = sorted(p for p in path.iterdir() if p.is_file() and is_video_file(p) and not p.name.startswith("."))
     if not videos:
         raise DataError(
             f"Folder {path} contains no video files: add videos with one of the extensions {known}.",

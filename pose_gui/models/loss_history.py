@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from pose_core.events import EVENTS_FILENAME, TERMINAL_EVENTS, Event, read_events
+from pose_core.events import Event, read_events
+from pose_core.runs.layout import EVENTS_FILENAME
+from pose_core.runs.status import ENDED_BY_EVENT, RunStatus
 
 PLOT_GROUPS = ("loss", "rmse", "lr")
 GROUP_TITLES = {"loss": "Loss", "rmse": "RMSE (px)", "lr": "Learning rate"}
@@ -153,7 +153,7 @@ class LossHistory:
         self._close_segment()
         self._segment_start = time_s
         self._segment_end = time_s
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self.pid = data.get("pid") if isinstance(data.get("pid"), int) else None
         start_epoch = int(data.get("start_epoch") or 0)
         self.progress.max_epochs = _int_or_none(data.get("max_epochs"))
@@ -300,31 +300,6 @@ class RunRow:
         return f"{self.path.parent.name}/{self.path.name}"
 
 
-def effective_status(summary_status: str, history: LossHistory) -> str:
-    """The run's status when its events say more than its summary (a resumed run, killed or alive).
-
-    Args:
-        summary_status: What :func:`pose_core.runs.read_run_info` says.
-        history: The run's events.
-
-    Returns:
-        ``running`` if the events' last segment is open and its process lives, ``killed`` if it is
-        open and the process is gone, else ``summary_status``.
-    """
-    if history.status != "running":
-        return summary_status
-    if history.pid is not None and _pid_alive(history.pid):
-        return "running"
-    return "killed"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except (psutil.Error, OSError):
-        return False
-
-
 def scan_runs(project_root: Path) -> list[RunRow]:
     """Summarise every run of a project, newest first (reads files: call it in a worker thread).
 
@@ -342,7 +317,7 @@ def scan_runs(project_root: Path) -> list[RunRow]:
         rows.append(
             RunRow(
                 path=info.path,
-                status=info.status if info.source != "PoseDesk" else effective_status(info.status, history),
+                status=info.status,  # pose_core.runs.status: events, summary, process alive (reused-pid guard)
                 started=info.started,
                 duration_s=history.running_duration_s,
                 epochs=info.epochs,
@@ -365,4 +340,4 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-TERMINAL_STATUSES = (*TERMINAL_EVENTS, "killed")
+TERMINAL_STATUSES = (*ENDED_BY_EVENT, RunStatus.KILLED)

@@ -22,8 +22,8 @@ import numpy as np
 import platformdirs
 
 from pose_core.errors import DataError
+from pose_core.runs.layout import RunLayout
 
-VIDEO_PREDS_DIRNAME = "video_preds"
 PROBLEM_LOW_LIKELIHOOD = 1
 PROBLEM_LIKELIHOOD = 0.5  # a frame is a problem when a keypoint's likelihood is below this (or the slider)
 PROBLEM_JUMP = 2
@@ -59,7 +59,7 @@ class VideoPredictions:
 
 def video_predictions_path(run_dir: Path, video_path: Path) -> Path:
     """Where ``pose-predict`` writes the predictions of ``video_path`` for ``run_dir``."""
-    return Path(run_dir) / VIDEO_PREDS_DIRNAME / f"{Path(video_path).stem}.csv"
+    return RunLayout(Path(run_dir)).video_predictions(video_path)
 
 
 def check_frame_count(predictions: VideoPredictions, n_frames: int) -> None:
@@ -337,7 +337,7 @@ def load_labeled_errors(run_dir: Path, labels_csv: Path, data_dir: Path) -> Labe
     from pose_core.data.labels import image_file, read_labels
     from pose_core.io.predictions import read_predictions_csv
 
-    preds_path = Path(run_dir) / "predictions.csv"
+    preds_path = RunLayout(Path(run_dir)).predictions
     if not preds_path.is_file():
         raise DataError(
             f"Run {run_dir} has no predictions.csv (training did not finish): train it to the end or choose another run.",

@@ -44,13 +44,14 @@ from pose_core.jobs import (
     render_job,
     write_job,
 )
+from pose_core.runs.layout import CONFIG_FILENAME
 from pose_gui.style import ERROR_COLOR
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
 if TYPE_CHECKING:
     from pose_core.config.io import LoadedConfig
 
-PREVIEW_FILES = (TRAIN_SCRIPT, SLURM_SCRIPT, "config.yaml")
+PREVIEW_FILES = (TRAIN_SCRIPT, SLURM_SCRIPT, CONFIG_FILENAME)
 
 
 class ExportJobDialog(QDialog):

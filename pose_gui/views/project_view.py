@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pose_core.runs.status import RunStatus
 from pose_gui.models.keypoints import KeypointCountsModel
 from pose_gui.models.runs import SORT_ROLE, RunsTableModel
 from pose_gui.models.state import AppState
@@ -317,7 +318,7 @@ class ProjectPage(QWidget):
             return
         self.runs_model.set_runs(runs)
         self._update_summary()
-        if any(run.status == "running" for run in runs):
+        if any(run.status == RunStatus.RUNNING for run in runs):
             self._runs_timer.start()
         else:
             self._runs_timer.stop()

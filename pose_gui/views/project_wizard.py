@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.errors import DataError, PoseDeskError
+from pose_core.video.formats import video_file_patterns
 from pose_gui import dialogs
 from pose_gui.style import ERROR_COLOR
 from pose_gui.workers.tasks import TaskThread, stop_thread
@@ -39,7 +40,7 @@ from pose_gui.workers.video_probe import VideoProbeWorker
 if TYPE_CHECKING:
     from pose_core.project import LabelSource, Project
 
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v);;All files (*)"
+VIDEO_FILTER = f"Videos ({video_file_patterns()});;All files (*)"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # "probing", "ok", "failed"
 

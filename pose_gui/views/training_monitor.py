@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.errors import DataError
+from pose_core.runs.layout import CONFIG_FILENAME, RunLayout
 from pose_gui import dialogs
 from pose_gui.models.loss_history import LossHistory, RunRow, format_duration, scan_runs
 from pose_gui.style import STATUS_COLORS
@@ -273,7 +274,11 @@ class TrainingMonitorPane(QWidget):
         root = project.root
         on_success = lambda _loaded: self._start_new_run(root)  # noqa: E731
         self.prepare(
-            validate_project_config, root / "config.yaml", on_success, "Cannot start training", "Checking config.yaml…"
+            validate_project_config,
+            root / CONFIG_FILENAME,
+            on_success,
+            "Cannot start training",
+            "Checking config.yaml…",
         )
         return True
 
@@ -379,7 +384,7 @@ class TrainingMonitorPane(QWidget):
             self.update_buttons()
             return
         job = TrainingJob(run_dir, command, stop_grace_s=self.stop_grace_s, parent=self)
-        self.follow(job, LossHistory.from_run(run_dir) if (run_dir / "events.jsonl").is_file() else LossHistory())
+        self.follow(job, LossHistory.from_run(run_dir) if RunLayout(run_dir).events.is_file() else LossHistory())
         self._job_id = self.state.add_job(f"Training run {self.run_name(run_dir)}")
         job.start()
         self.state.set_run_dir(run_dir)

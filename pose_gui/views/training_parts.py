@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.errors import DataError
+from pose_core.runs.layout import RunLayout
 from pose_gui.models.loss_history import RunRow, format_duration
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
 
@@ -129,7 +130,7 @@ def _fmt(value: float | None, spec: str = ".4g") -> str:
 def read_log_tail(run_dir: Path, n_lines: int = 40) -> str:
     """The last lines of ``run_dir/train.log`` ('' if there is none)."""
     try:
-        with (run_dir / "train.log").open("rb") as fh:
+        with RunLayout(run_dir).log.open("rb") as fh:
             fh.seek(0, 2)
             fh.seek(max(0, fh.tell() - 16384))
             text = fh.read().decode("utf-8", errors="replace")
@@ -152,7 +153,7 @@ def validate_project_config(config_path: Path) -> LoadedConfig:
 
 def check_resumable(run_dir: Path) -> Path:
     """The run's last checkpoint (worker thread); raises DataError if the run cannot be resumed."""
-    from pose_core.training.run import find_last_checkpoint
+    from pose_core.runs.layout import find_last_checkpoint
 
     if not run_dir.is_dir():
         raise DataError(

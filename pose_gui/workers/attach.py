@@ -28,10 +28,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pose_core.errors import DataError
-from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, TERMINAL_EVENTS, Event, EventTail
+from pose_core.events import TERMINAL_EVENTS, Event, EventTail
+from pose_core.runs.layout import CONFIG_FILENAME, EVENTS_FILENAME, LOG_FILENAME, STOP_FILENAME, TRAIN_SCRIPT
 from pose_gui.models.loss_history import LossHistory
 from pose_gui.workers.run_follower import POLL_INTERVAL_MS, RunFollower
-from pose_gui.workers.training import CLI_ERROR_PREFIX, LOG_FILENAME, TrainingFailure
+from pose_gui.workers.training import CLI_ERROR_PREFIX, TrainingFailure
 
 STALE_TIMEOUT_S = 120.0
 ACTIVITY_CHECK_INTERVAL_S = 2.0  # how often the log and tensorboard files are looked at
@@ -80,7 +81,7 @@ def prepare_attach(run_dir: Path) -> AttachPreparation:
         raise DataError(
             f"{run_dir} does not exist; choose the run folder (the one holding events.jsonl).", path=str(run_dir)
         )
-    markers = (EVENTS_FILENAME, LOG_FILENAME, "config.yaml", "train.sh")
+    markers = (EVENTS_FILENAME, LOG_FILENAME, CONFIG_FILENAME, TRAIN_SCRIPT)
     if not any((run_dir / name).is_file() for name in markers) and not any(run_dir.glob("slurm-*.out")):
         raise DataError(
             f"{run_dir} is not a run folder (no events.jsonl, train.log or config.yaml); choose the folder a "

@@ -12,18 +12,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pose_core.events import STOP_FILENAME, EventTail
-from pose_gui.models.predictions import VIDEO_PREDS_DIRNAME, video_predictions_path
+from pose_core.events import EventTail
+from pose_core.runs.layout import STOP_FILENAME, RunLayout
+from pose_gui.models.predictions import video_predictions_path
 from pose_gui.workers.process_job import ProcessJob
 
 POLL_INTERVAL_MS = 250
 CANCEL_GRACE_MS = 5000
-EVENTS_FILENAME = "predict_events.jsonl"
 
 
 def predict_command(run_dir: Path, video_path: Path, overwrite: bool = True) -> list[str]:
     """The ``pose-predict`` command line (program first) for one video of a run."""
-    events = Path(run_dir) / VIDEO_PREDS_DIRNAME / EVENTS_FILENAME
+    events = RunLayout(Path(run_dir)).predict_events
     args = [sys.executable, "-m", "pose_core.inference.cli", str(run_dir), str(video_path), "--events", str(events)]
     return args + (["--overwrite"] if overwrite else [])
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pose_core.events import EVENTS_FILENAME, TERMINAL_EVENTS, Event, EventTail
+from pose_core.events import TERMINAL_EVENTS, Event, EventTail
+from pose_core.runs.layout import EVENTS_FILENAME
 
 POLL_INTERVAL_MS = 250
 

@@ -60,7 +60,9 @@ class TensorBoardServer(QObject):
             DataError: The run has no ``tb_logs`` folder.
             RunError: TensorBoard is not installed.
         """
-        logdir = Path(run_dir) / "tb_logs"
+        from pose_core.runs.layout import RunLayout
+
+        logdir = RunLayout(Path(run_dir)).tb_logs
         if not logdir.is_dir():
             raise DataError(
                 f"{logdir} does not exist: the run has not logged anything yet; wait for its first epoch or pick "

@@ -13,19 +13,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pose_core.events import STOP_FILENAME, Event
+from pose_core.events import Event
+from pose_core.runs.layout import CONFIG_FILENAME, LOG_FILENAME, STOP_FILENAME, new_run_dir
 from pose_gui.workers.process_job import ProcessJob
 from pose_gui.workers.run_follower import POLL_INTERVAL_MS, RunFollower
 
 __all__ = ["POLL_INTERVAL_MS", "TrainingFailure", "TrainingJob", "new_run_dir", "resume_command", "train_command"]
 
 STOP_GRACE_S = 120.0  # after Stop, the child is killed if it writes no event for this long
-LOG_FILENAME = "train.log"
 CLI_ERROR_PREFIX = "pose-train: error:"
 
 
@@ -57,22 +56,11 @@ class TrainingFailure:
         return "\n\n".join(parts) + "\n"
 
 
-def new_run_dir(project_root: Path, now: datetime | None = None) -> Path:
-    """A fresh ``<project>/outputs/YYYY-MM-DD/HH-MM-SS`` (one second later if that one exists)."""
-    stamp = now or datetime.now()
-    for _ in range(120):
-        run_dir = Path(project_root) / "outputs" / stamp.strftime("%Y-%m-%d") / stamp.strftime("%H-%M-%S")
-        if not run_dir.exists():
-            return run_dir
-        stamp += timedelta(seconds=1)
-    return run_dir
-
-
 def train_command(project_root: Path, run_dir: Path) -> list[str]:
     """The CLI that trains the project's saved ``config.yaml`` into ``run_dir``."""
     return [
         sys.executable, "-m", "pose_core.cli", "train",
-        "--config-path", str(project_root), "--config-name", "config.yaml", f"hydra.run.dir={run_dir}",
+        "--config-path", str(project_root), "--config-name", CONFIG_FILENAME, f"hydra.run.dir={run_dir}",
     ]  # fmt: skip
 
 

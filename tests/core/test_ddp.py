@@ -43,15 +43,15 @@ def _cfg(*overrides: str):
 @pytest.fixture(scope="module")
 def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("ddp") / "project"
-    generate_example_project(folder, seed=3, n_labeled=40, n_video_frames=20, n_videos=1)
+    generate_example_project(folder, seed=3, n_labeled=24, n_video_frames=20, n_videos=1)  # 12 train frames
     return folder
 
 
 def _train_args(project: Path, *extra: str) -> list[str]:
     return [
         "--config-path", str(project), "--config-name", "config.yaml",
-        "data.image_resize_dims.height=64", "data.image_resize_dims.width=64", "training.max_epochs=1",
-        "training.train_batch_size=8", "training.imgaug=none", "training.accelerator=cpu",
+        "data.image_resize_dims.height=32", "data.image_resize_dims.width=32", "training.max_epochs=1",
+        "training.train_batch_size=8", "training.imgaug=none", "training.accelerator=cpu", "training.train_prob=0.5",
         "eval.predict_vids_after_training=false", *extra,
     ]  # fmt: skip
 

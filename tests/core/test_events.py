@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pose_core.events import EventTail, EventWriter, iter_metric, read_events, run_status
+from pose_core.events import EventTail, EventWriter, iter_metric, read_events
+from pose_core.runs.status import RunStatus, segment_status
 
 
 def test_write_and_tail(tmp_path: Path) -> None:
@@ -21,7 +22,7 @@ def test_write_and_tail(tmp_path: Path) -> None:
     writer.emit("finished", epoch=1)
     assert [e.kind for e in tail.read_new()] == ["finished"]
     writer.close()
-    assert run_status(read_events(path)) == "finished"
+    assert segment_status(read_events(path)) == RunStatus.FINISHED
 
 
 def test_partial_and_garbled_lines(tmp_path: Path) -> None:
@@ -38,4 +39,4 @@ def test_partial_and_garbled_lines(tmp_path: Path) -> None:
     more = tail.read_new()
     assert [(e.kind, e.data["epoch"]) for e in more] == [("epoch_end", 1)]
     assert list(iter_metric(events + more, "a")) == [(0, 1.0), (1, 0.5)]
-    assert run_status(events + more) == "running"
+    assert segment_status(events + more) == RunStatus.RUNNING

@@ -24,26 +24,19 @@ from pose_core.data.codec import HeatmapCodec
 from pose_core.data.labels import LabelSet, write_labels
 from pose_core.errors import DataError, RunError
 from pose_core.events import EventWriter
-from pose_core.interop.lightning_pose import (
-    STATUS_FINISHED,
-    STATUS_INCOMPLETE,
-    STATUS_RUNNING,
-    events_from_tensorboard,
-    is_lp_model_dir,
-    lp_status,
-    open_lp_model_folder,
-    read_lp_model_dir,
-)
+from pose_core.interop.lightning_pose import events_from_tensorboard, is_lp_model_dir, read_lp_model_dir
 from pose_core.interop.lp_checkpoint import (
     LightningPoseModel,
     build_lp_model,
     load_lp_predictor,
     lp_state_dict_to_posedesk,
 )
+from pose_core.interop.lp_project import open_lp_model_folder
 from pose_core.io.predictions import write_error_csv, write_predictions_csv
 from pose_core.models.pose_model import PoseModel
 from pose_core.project import Project
 from pose_core.runs import list_runs
+from pose_core.runs.lightning_pose import STATUS_FINISHED, STATUS_INCOMPLETE, STATUS_RUNNING, lp_status
 
 KEYPOINTS = ["nose", "paw_l", "paw_r"]
 INPUT_HW = (64, 64)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +85,12 @@ def _save(qtbot: QtBot, pane: ConfigEditorPane) -> None:
     qtbot.mouseClick(pane.save_button, Qt.MouseButton.LeftButton)
 
 
-def test_every_schema_field_has_a_widget_and_the_form_opens_fast(qtbot: QtBot, example_project: Path) -> None:
+def test_every_schema_field_has_a_widget(qtbot: QtBot, example_project: Path) -> None:
+    """Every key has its editor (how fast the form opens: benchmarks/config_form_open.py)."""
     state = AppState()
     state.set_project(Project.open(example_project))
-    start = time.perf_counter()
     pane = ConfigEditorPane(state)
-    elapsed_s = time.perf_counter() - start
     qtbot.addWidget(pane)
-    print(f"config form opened in {elapsed_s * 1000:.0f} ms")
-    assert elapsed_s < 1.5
     missing = [key for key in schema_keys() if pane.field_editor(key) is None]
     assert not missing, f"schema keys without a widget: {missing}"
     _wait_checked(qtbot, pane)

@@ -17,8 +17,6 @@ from pose_gui import check
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEAVY_MODULES = ("torch", "torchvision", "pytorch_lightning", "lightning", "cv2")
-WINDOW_DRAWN_LIMIT_S = 1.5
-LOADED_MACHINE_SLACK = 2.0  # other developers share the 2 cores: allow twice the goal before failing
 
 SHOW_AND_LIST_MODULES = """
 import json, sys, time
@@ -83,7 +81,8 @@ def test_no_torch_or_cv2_until_a_feature_needs_them(tmp_path: Path, example_proj
     assert set(result["at_loaded"]) <= {"cv2"}  # the video probe thread needs OpenCV, nothing else
 
 
-def test_window_is_drawn_fast_and_timing_says_when(tmp_path: Path) -> None:
+def test_timing_says_when_the_window_is_drawn(tmp_path: Path) -> None:
+    """``--timing`` prints when the window was drawn (how fast that is: benchmarks/window_startup.py)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "pose_gui", "--timing"],
         cwd=tmp_path,
@@ -100,9 +99,7 @@ def test_window_is_drawn_fast_and_timing_says_when(tmp_path: Path) -> None:
         process.wait(timeout=10)
     match = re.search(r"window drawn (\d+\.\d+)", line)
     assert match, f"no timing line: {line!r}"
-    drawn_s = float(match.group(1))
-    print(f"window drawn {drawn_s:.2f} s after process start (goal {WINDOW_DRAWN_LIMIT_S} s)")
-    assert drawn_s < WINDOW_DRAWN_LIMIT_S * LOADED_MACHINE_SLACK
+    assert float(match.group(1)) > 0
 
 
 def test_screenshot_draws_the_project_pane_offscreen_without_a_display(tmp_path: Path, example_project: Path) -> None:
