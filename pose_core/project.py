@@ -71,12 +71,9 @@ def is_writable_dir(path: Path) -> bool:
 
 def _read_yaml_mapping(path: Path) -> dict[str, Any] | None:
     """A YAML file's top-level mapping, or None if the file is not a mapping."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(f"Cannot read {path} ({exc.strerror}); check the file's permissions.", path=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]}); fix the file's syntax.") from exc
+    from pose_core.config.io import load_yaml_file
+
+    data = load_yaml_file(path)  # ConfigError naming the file: unreadable, not UTF-8, bad YAML
     return data if isinstance(data, dict) else None
 
 
@@ -591,7 +588,8 @@ def _copy_or_link(src: Path, dst: Path, link: bool) -> None:
 
 def _write_config(path: Path, name: str, keypoint_names: list[str], source_cfg: dict[str, Any]) -> None:
     """Write a minimal project config (only project-specific keys) and check that it validates."""
-    from pose_core.config.io import atomic_write_text, load_config
+    from pose_core.config.io import load_config
+    from pose_core.io.atomic import atomic_write_text
 
     data: dict[str, Any] = {
         "data_dir": ".",

@@ -187,7 +187,8 @@ def _model_name(task: str) -> str:
 
 def _write_config(path: Path, dlc: DlcProject) -> None:
     """Write the project's PoseDesk config (project-specific keys only) and check that it validates."""
-    from pose_core.config.io import atomic_write_text, load_config
+    from pose_core.config.io import load_config
+    from pose_core.io.atomic import atomic_write_text
 
     config = {
         "data": {
@@ -208,7 +209,7 @@ def _write_config(path: Path, dlc: DlcProject) -> None:
 
 
 def _write_record(path: Path, dlc: DlcProject, videos: list[Path], copy_videos: bool) -> None:
-    from pose_core.config.io import atomic_write_text
+    from pose_core.io.atomic import atomic_write_text
 
     crops = {
         Path(k.replace("\\", "/")).name: v.get("crop") for k, v in dlc.config.video_sets.items() if isinstance(v, dict)

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pose_core.config.io import LoadedConfig, atomic_write_text
+from pose_core.config.io import LoadedConfig
 from pose_core.errors import ConfigError, PoseDeskError, RunError
 from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, EventWriter
+from pose_core.io.atomic import atomic_write_text
 from pose_core.runs import SUMMARY_FILENAME
 from pose_core.training import distributed
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from pose_core.config.schema import schema_fields
 from pose_core.config.validate import ConfigIssue
 from pose_core.config.yaml_edit import key_line
-from pose_core.errors import ConfigError
+from pose_core.errors import ConfigError, PoseDeskError
 from pose_gui import dialogs
 from pose_gui.models.config_document import YAML_KEY, CheckResult, ConfigDocument
 from pose_gui.models.state import AppState
@@ -657,7 +657,7 @@ class ConfigEditorPane(QWidget):
     def _write(self, doc: ConfigDocument) -> None:
         try:
             doc.save()
-        except ConfigError as error:
+        except PoseDeskError as error:  # invalid (ConfigError) or not writable (DataError)
             self.state.report_error(error, "The config was not saved")
             return
         self.banner.hide()
