@@ -119,3 +119,20 @@ def test_an_empty_training_section_is_refused(tmp_path: Path) -> None:
         load_config(path, check_paths=False)
     path.write_text(f"data:\n  data_dir: {tmp_path}\nlosses:\n")
     assert load_config(path, check_paths=False).cfg.losses.temporal.log_weight is not None
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["training.optimizer_params.learning_rate=nan", "losses.temporal.epsilon=inf", "training.train_frames=-inf"],
+)
+def test_a_number_that_is_not_finite_is_refused(tmp_path: Path, override: str) -> None:
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=f"{key}=.* is not a finite number") as info:
+        load_config(None, [f"data.data_dir={tmp_path}", override], check_paths=False)
+    assert info.value.key == key
+
+
+def test_a_data_dir_that_is_a_file_says_it_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        load_config(None, [f"data.data_dir={tmp_path / 'file'}"])
