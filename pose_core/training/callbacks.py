@@ -146,6 +146,8 @@ class StopFileCallback(pl.Callback):
         stop_requested: A stop was requested (file or signal).
         stopped_by: ``"STOP file"`` or ``"SIGTERM"`` once stopped.
         checkpoint: The checkpoint saved at the stop (None before, or without a checkpoint folder).
+        epochs_completed: Whole epochs trained when it stopped (an interrupted epoch does not
+            count; Lightning counts it), None before a stop.
     """
 
     def __init__(self, stop_path: Path) -> None:
@@ -154,6 +156,7 @@ class StopFileCallback(pl.Callback):
         self._pending_signal = False
         self.stopped_by: str | None = None
         self.checkpoint: Path | None = None
+        self.epochs_completed: int | None = None
 
     def _sigterm_seen(self, trainer: pl.Trainer) -> bool:
         connector = getattr(trainer, "_signal_connector", None)
@@ -171,6 +174,9 @@ class StopFileCallback(pl.Callback):
         by_signal = self._sigterm_seen(trainer)
         seen = by_signal or (trainer.is_global_zero and self.stop_path.exists())
         if trainer.strategy.reduce_boolean_decision(seen, all=False):
+            steps = trainer.num_training_batches
+            finished_epoch = isinstance(steps, int) and batch_idx + 1 >= steps
+            self.epochs_completed = int(trainer.current_epoch) + int(finished_epoch)
             self._stop(trainer, "SIGTERM" if by_signal else "STOP file")
 
     def on_validation_batch_end(
@@ -192,6 +198,7 @@ class StopFileCallback(pl.Callback):
             self._pending_signal = False
             self.stop_requested = True
             self.stopped_by = "SIGTERM"
+            self.epochs_completed = int(trainer.current_epoch) + 1
             trainer.should_stop = True
 
     def _stop(self, trainer: pl.Trainer, reason: str) -> None:

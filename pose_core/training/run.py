@@ -179,9 +179,8 @@ def fit_label_pcas(cfg: DictConfig, labels: Any, train_rows: np.ndarray) -> dict
         except ConfigError as exc:
             if name in losses:
                 raise
-            log.warning(
-                "No predictions_%s_error.csv for this run (%s isn't in model.losses_to_use): %s", name, name, exc
-            )
+            if exc.key in ("data.columns_for_singleview_pca", "data.mirrored_column_matches"):
+                log.warning("No predictions_%s_error.csv (%s is not in model.losses_to_use): %s", name, name, exc)
     return fits
 
 
@@ -523,7 +522,9 @@ def _train(
         last = Path(parts.best.dirpath or run_dir) / "last.ckpt"
         trainer.save_checkpoint(str(last))
     (run_dir / STOP_FILENAME).unlink(missing_ok=True)
-    epochs_done = int(trainer.fit_loop.epoch_progress.current.completed)
+    epochs_done = parts.stop.epochs_completed
+    if epochs_done is None:
+        epochs_done = int(trainer.fit_loop.epoch_progress.current.completed)
     distributed.leave_process_group()  # rank 0 evaluates on its own
     if writer is None:  # not global rank 0: rank 0 evaluates and writes the results alone
         return RunResult(run_dir, status, None, None, {}, epochs_done, int(trainer.global_rank), parts.stop.stopped_by)

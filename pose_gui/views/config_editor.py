@@ -563,6 +563,10 @@ class ConfigEditorPane(QWidget):
             cursor = QTextCursor(self.yaml_edit.document().findBlockByNumber(line - 1))
             selection.cursor = cursor
             selections.append(selection)
+            if self.document is not None and self.document.syntax_error is not None:
+                self.tabs.setCurrentIndex(1)  # the form cannot show a file that does not parse: show the line
+                self.yaml_edit.setTextCursor(cursor)
+                self.yaml_edit.centerCursor()
         self.yaml_edit.setExtraSelections(selections)
 
     def _problem_line(self, by_key: dict[str, list[str]]) -> int | None:
@@ -667,6 +671,9 @@ class ConfigEditorPane(QWidget):
         self._show_status()
         self.state.post_message(f"Saved {doc.path}", 5000)
         self.config_saved.emit(doc.path)
+        project = self.state.project
+        if project is not None and project.open_error is not None:  # the fix of a broken project: read it again
+            self.state.project_open_requested.emit(project.root)
 
     def _on_revert_clicked(self) -> None:
         doc = self.document

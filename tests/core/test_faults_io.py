@@ -136,3 +136,26 @@ def test_a_data_dir_that_is_a_file_says_it_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file, not a folder"):
         load_config(None, [f"data.data_dir={tmp_path / 'file'}"])
+
+
+def test_an_unreadable_source_image_in_import_dlc_blames_the_source(tmp_path: Path) -> None:
+    from pose_core.interop.dlc import _copy_source_image
+
+    source = tmp_path / "dlc" / "labeled-data" / "v" / "img0.png"
+    source.mkdir(parents=True)  # cannot be read as a file (permissions do not stop root)
+    with pytest.raises(DataError, match=r"Cannot read the labelled image .*img0.png of the DeepLabCut project"):
+        _copy_source_image(source, tmp_path / "dest.png")
+    assert not (tmp_path / "dest.png").exists()
+
+
+def test_a_run_folder_opened_as_a_project_points_at_its_data_dir(tmp_path: Path) -> None:
+    from pose_core.project import Project
+
+    data = tmp_path / "elsewhere" / "mouse-project"
+    data.mkdir(parents=True)
+    run = tmp_path / "runs" / "a" / "b" / "run1"
+    run.mkdir(parents=True)
+    (run / "events.jsonl").write_text("")
+    (run / "config.yaml").write_text(f"data:\n  data_dir: {data}\n")
+    with pytest.raises(DataError, match=f"open the project folder {data} instead"):
+        Project.open(run)
