@@ -327,6 +327,10 @@ class ConfigEditorPane(QWidget):
     def _set_label_source(self, project: Project | None) -> None:
         if self.document is None or project is None:
             return
+        if project.open_error is not None:  # its labels could not be read: nothing to compare the config with
+            self.document.label_keypoints = None
+            self.document.labels_csv = None
+            return
         self.document.label_keypoints = list(project.keypoint_names)
         self.document.labels_csv = project.csv_paths[0] if len(project.csv_paths) == 1 else None
 
