@@ -159,3 +159,23 @@ def test_a_run_folder_opened_as_a_project_points_at_its_data_dir(tmp_path: Path)
     (run / "config.yaml").write_text(f"data:\n  data_dir: {data}\n")
     with pytest.raises(DataError, match=f"open the project folder {data} instead"):
         Project.open(run)
+
+
+def test_a_video_given_as_the_run_dir_says_it_is_a_file(tmp_path: Path) -> None:
+    from pose_core.errors import RunError
+    from pose_core.inference.predictor import find_run_files
+
+    video = tmp_path / "session1.mp4"
+    video.write_bytes(b"\x00")
+    with pytest.raises(RunError, match="is a file, not a run directory"):
+        find_run_files(video)
+
+
+def test_a_full_disk_during_training_is_one_message_naming_the_run_folder(tmp_path: Path) -> None:
+    import errno
+
+    from pose_core.training.run import _write_failure
+
+    error = _write_failure(OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.tfevents")), tmp_path)
+    assert f"Disk full while training in {tmp_path}" in str(error)
+    assert f"training.resume_from={tmp_path}" in str(error)

@@ -114,3 +114,32 @@ def test_screenshot_of_a_broken_project_draws_it_and_exits_2_and_a_bogus_pane_do
     bogus = _screenshot(tmp_path / "bogus.png", example_project, "bogus")
     assert bogus.returncode == 2 and "unknown pane 'bogus'" in bogus.stderr
     assert "QThread" not in bogus.stderr and not (tmp_path / "bogus.png").exists()
+
+
+def test_saving_the_config_into_a_read_only_folder_is_one_message(
+    qtbot: QtBot, example_project: Path, dialog_log: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    window = _window(qtbot, example_project)
+    window.show_pane("config")
+    pane = window.pane("config")
+    assert isinstance(pane, ConfigEditorPane)
+    qtbot.waitUntil(lambda: not pane.is_checking(), timeout=TIMEOUT_MS)
+    before = (example_project / "config.yaml").read_text(encoding="utf-8")
+    pane.yaml_edit.setPlainText(before.replace("{max_epochs: 12}", "{max_epochs: 7}"))
+    qtbot.waitUntil(lambda: not pane.is_checking() and pane.save_button.isEnabled(), timeout=TIMEOUT_MS)
+
+    def read_only(*_args: object) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    qtbot.mouseClick(pane.save_button, Qt.MouseButton.LeftButton)
+    assert [(title, type(error).__name__) for title, error in dialog_log.errors] == [
+        ("The config was not saved", "DataError")
+    ]
+    assert "is not writable" in str(dialog_log.errors[0][1])
+    dialog_log.errors.clear()
+    assert (example_project / "config.yaml").read_text(encoding="utf-8") == before
+    assert [p.name for p in example_project.glob(".config*")] == []
