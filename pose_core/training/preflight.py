@@ -18,6 +18,7 @@ no run folder written and no time wasted:
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import os
 import socket
@@ -183,18 +184,29 @@ class ImageCheck:
     hw: tuple[int, int] | None
 
 
-def _trailer_problem(data: bytes) -> str | None:
-    """A JPEG must end with its end-of-image marker, a PNG with its IEND chunk (else it is truncated)."""
-    if data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data[-64:]:
-        return "truncated (the JPEG data stops early)"
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-32:]:
-        return "truncated (the PNG data stops early)"
-    return None
+def _decode_problem(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    """Decode an image completely; Pillow tells a truncated file from a complete one (OpenCV fills the gap).
+
+    Formats Pillow does not know are decoded with OpenCV, the decoder training uses.
+    """
+    import cv2
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return None, (int(image.height), int(image.width))
+    except UnidentifiedImageError:
+        pass
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"truncated or damaged ({exc})", None
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None or decoded.size == 0:
+        return "is not an image file PoseDesk can decode", None
+    return None, (int(decoded.shape[0]), int(decoded.shape[1]))
 
 
 def _check_one_image(row: int, path: Path) -> ImageCheck:
-    import cv2
-
     if path.is_dir():
         return ImageCheck(row, "is a folder, not an image file", None)
     try:
@@ -205,13 +217,8 @@ def _check_one_image(row: int, path: Path) -> ImageCheck:
         return ImageCheck(row, f"cannot be read ({exc.strerror or exc})", None)
     if not data:
         return ImageCheck(row, "is empty (0 bytes)", None)
-    problem = _trailer_problem(data)
-    if problem is not None:
-        return ImageCheck(row, problem, None)
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        return ImageCheck(row, "is not an image OpenCV can decode", None)
-    return ImageCheck(row, None, (int(image.shape[0]), int(image.shape[1])))
+    problem, hw = _decode_problem(data)
+    return ImageCheck(row, problem, hw)
 
 
 def check_labelled_images(labels: Any, data_dir: Path, max_workers: int | None = None) -> np.ndarray:

@@ -101,7 +101,7 @@ def test_every_unusable_image_is_listed_before_training(tmp_path: Path) -> None:
     for part in (
         "img/empty.png is empty (0 bytes)",
         "img/cut.png truncated",
-        "img/notes.png is not an image",
+        "img/notes.png is not an image file",
         "img/folder.png is a folder",
     ):
         assert part in message
@@ -125,8 +125,11 @@ def test_an_unreadable_image_is_a_data_error_not_a_traceback(tmp_path: Path, mon
 def test_good_images_return_their_sizes(tmp_path: Path) -> None:
     _png(tmp_path / "a.png", (40, 60))
     _png(tmp_path / "b.png", (20, 30))
-    hw = preflight.check_labelled_images(_labels(["a.png", "b.png"]), tmp_path)
-    assert hw.tolist() == [[40, 60], [20, 30]]
+    jpg = tmp_path / "c.jpg"
+    cv2.imwrite(str(jpg), np.full((10, 12, 3), 90, np.uint8))
+    jpg.write_bytes(jpg.read_bytes() + b"\0" * 300)  # bytes after the end marker (some cameras add them)
+    hw = preflight.check_labelled_images(_labels(["a.png", "b.png", "c.jpg"]), tmp_path)
+    assert hw.tolist() == [[40, 60], [20, 30], [10, 12]]
 
 
 # ------------------------------------------------------------------ label values (13, 14, 15)
