@@ -26,6 +26,7 @@ from pose_core.cli_support import EXIT_USER_ERROR
 from pose_core.errors import ConfigError, PoseDeskError
 
 # Where Lightning's rank-0 messages go (whichever of the two packages set it up last).
+EXIT_SIGTERM = 143  # 128 + SIGTERM: what a shell reports for a process ended by the signal
 LIGHTNING_INFO_LOGGERS = ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero")
 
 TRAIN_USAGE = """usage: pose-train [--config-path DIR] [--config-name NAME] [key=value ...]
@@ -132,12 +133,31 @@ class _DropAdvertisements(logging.Filter):
         return "Tip: " not in str(record.msg)
 
 
+class _StderrWarnings(logging.Handler):
+    """Prints a log record as ``PROG: warning: ...`` on the current ``sys.stderr``."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(logging.WARNING)
+        self.prog = prog
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{self.prog}: warning: {record.getMessage()}", file=sys.stderr, flush=True)
+
+
+def _show_warnings(prog: str) -> None:
+    """Prints pose_core's warnings (a damaged checkpoint skipped, odd labels) as ``PROG: warning: ...``."""
+    logger = logging.getLogger("pose_core")
+    if not any(isinstance(h, _StderrWarnings) for h in logger.handlers):
+        logger.addHandler(_StderrWarnings(prog))
+
+
 def run_train(argv: Sequence[str]) -> int:
     """Runs ``pose-train`` and returns its exit status (user errors raise PoseDeskError)."""
     from pose_core.config.io import load_config
 
     for name in LIGHTNING_INFO_LOGGERS:
         logging.getLogger(name).addFilter(_DropAdvertisements())
+    _show_warnings("pose-train")
 
     args = parse_train_args(argv)
     if args.help:
@@ -160,11 +180,18 @@ def run_train(argv: Sequence[str]) -> int:
 
     result = train(loaded, run_dir, progress_bar=sys.stderr.isatty())
     if result.global_rank != 0:
-        return 0
+        return EXIT_SIGTERM if result.stopped_by == "SIGTERM" else 0
     print(f"Training {result.status} after {result.epochs_completed} epochs.")
     print("Pixel error on the labelled frames (original image pixels):")
     print(format_summary(result.summary))
     print(f"Results in {run_dir}")
+    if result.stopped_by == "SIGTERM":
+        print(
+            f"pose-train: stopped by SIGTERM; continue with training.resume_from={run_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_SIGTERM
     return 0
 
 

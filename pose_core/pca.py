@@ -131,6 +131,7 @@ def fit_pca(
     """
     key = f"losses.pca_{kind}.components_to_keep"
     groups = [list(map(int, g)) for g in keypoint_groups]
+    _check_groups(kind, groups, int(np.shape(xy)[1]))
     shell = PosePCA(kind, groups, np.zeros(0), np.zeros((0, 0)), np.zeros(0), 0.0, 0)
     obs = shell.observations(np.asarray(xy, dtype=np.float64))
     obs = obs[np.isfinite(obs).all(axis=1)]
@@ -151,6 +152,27 @@ def fit_pca(
         epsilon_px = float(np.percentile(finite, EPSILON_PERCENTILE)) if finite.size else 0.0
     pca.epsilon_px = float(epsilon_px)
     return pca
+
+
+def _check_groups(kind: str, groups: list[list[int]], n_keypoints: int) -> None:
+    """Refuse keypoint indices the labels do not have (they would index past the data).
+
+    Raises:
+        ConfigError: Names the config key, the bad indices and the valid range.
+    """
+    key = "data.columns_for_singleview_pca" if kind == "singleview" else "data.mirrored_column_matches"
+    bad = sorted({i for g in groups for i in g if not 0 <= i < n_keypoints})
+    if bad:
+        raise ConfigError(
+            f"{key} has keypoint indices {bad} but the labels have {n_keypoints} keypoints (0..{n_keypoints - 1}); "
+            f"fix {key} (or leave it empty).",
+            key=key,
+        )
+    if kind == "multiview" and len({len(g) for g in groups}) > 1:
+        raise ConfigError(
+            f"{key} lists have unequal lengths {[len(g) for g in groups]}; every view must list the same body parts.",
+            key=key,
+        )
 
 
 def singleview_groups(num_keypoints: int, columns: Sequence[int] | None) -> list[list[int]]:

@@ -70,12 +70,9 @@ def is_writable_dir(path: Path) -> bool:
 
 def _read_yaml_mapping(path: Path) -> dict[str, Any] | None:
     """A YAML file's top-level mapping, or None if the file is not a mapping."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(f"Cannot read {path} ({exc.strerror}); check the file's permissions.", path=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]}); fix the file's syntax.") from exc
+    from pose_core.config.io import load_yaml_file
+
+    data = load_yaml_file(path)  # ConfigError naming the file: unreadable, not UTF-8, bad YAML
     return data if isinstance(data, dict) else None
 
 
@@ -210,6 +207,8 @@ class Project:
         csv_paths: The label files (one, or one per video for DeepLabCut).
         labels: All labels.
         videos: Video files of the project (not yet probed).
+        open_error: Why the project cannot be used yet (a broken ``config.yaml`` or labels CSV) when
+            it was opened with :meth:`open_for_repair`; its labels are then empty. None = usable.
     """
 
     root: Path
@@ -220,6 +219,7 @@ class Project:
     csv_paths: list[Path]
     labels: LabelSet
     videos: list[Path]
+    open_error: PoseDeskError | None = None
 
     @classmethod
     def open(cls, path: Path) -> Project:
@@ -245,7 +245,7 @@ class Project:
                 path=str(root),
             )
         if any((root / name).is_file() for name in (EVENTS_FILENAME, SUMMARY_FILENAME)):
-            project_root = root.parents[2] if len(root.parents) > 2 else root.parent
+            project_root = _run_data_dir(root) or (root.parents[2] if len(root.parents) > 2 else root.parent)
             raise DataError(
                 f"{root} is a training run folder, not a project; open the project folder {project_root} instead "
                 "(its runs are listed in the project pane).",
@@ -267,6 +267,34 @@ class Project:
         if (root / LABELS_FILENAME).is_file():
             return cls._open_lp_folder(root)
         raise _not_a_project_error(root, has_config=cfg is not None or config_path.is_file())
+
+    @classmethod
+    def open_for_repair(cls, path: Path) -> Project:
+        """Open a project even when its ``config.yaml`` or labels CSV is broken, so it can be fixed in the app.
+
+        A folder that is not a project (or is a run or model folder) is still refused. When the
+        config or the labels cannot be read, the project opens with no labels and
+        :attr:`open_error` saying what is wrong and where (the file, its line or row).
+
+        Raises:
+            DataError: Not a project folder (see :meth:`open`).
+        """
+        try:
+            return cls.open(path)
+        except PoseDeskError as error:
+            root = Path(path).expanduser().absolute()
+            if root.is_file() and root.name == CONFIG_FILENAME:
+                root = root.parent
+            config_path = root / CONFIG_FILENAME
+            fixable = root.is_dir() and (config_path.is_file() or (root / LABELS_FILENAME).is_file())
+            if not fixable or not _is_repairable(error, root):
+                raise
+            empty = LabelSet([], [], np.zeros((0, 0, 2)))
+            csv_paths = [root / LABELS_FILENAME] if (root / LABELS_FILENAME).is_file() else []
+            return cls(
+                root, KIND_LIGHTNING_POSE, config_path if config_path.is_file() else None, root, root / "videos",
+                csv_paths, empty, _video_files(root / "videos"), open_error=error,
+            )  # fmt: skip
 
     @classmethod
     def _open_lp_config(cls, root: Path, config_path: Path) -> Project:
@@ -357,6 +385,30 @@ class Project:
     def runs(self) -> list[RunInfo]:
         """The project's training runs, newest first (see :func:`list_runs`)."""
         return list_runs(self)
+
+
+def _run_data_dir(run_dir: Path) -> Path | None:
+    """The ``data.data_dir`` a run folder's ``config.yaml`` trained on (the run's project), if readable."""
+    try:
+        data = yaml.safe_load((run_dir / CONFIG_FILENAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    data_dir = (
+        data.get("data", {}).get("data_dir") if isinstance(data, dict) and isinstance(data.get("data"), dict) else None
+    )
+    if not data_dir:
+        return None
+    path = Path(str(data_dir)).expanduser()
+    path = path if path.is_absolute() else (run_dir / path).resolve()
+    return path if path.is_dir() else None
+
+
+def _is_repairable(error: PoseDeskError, root: Path) -> bool:
+    """A broken config (any ConfigError) or a broken labels file inside the project can be fixed in the app."""
+    if isinstance(error, ConfigError):
+        return True
+    path = getattr(error, "path", None)
+    return bool(path) and str(path).endswith(".csv") and Path(str(path)).is_relative_to(root)
 
 
 def _not_a_project_error(root: Path, has_config: bool) -> DataError:
@@ -581,7 +633,8 @@ def _copy_or_link(src: Path, dst: Path, link: bool) -> None:
 
 def _write_config(path: Path, name: str, keypoint_names: list[str], source_cfg: dict[str, Any]) -> None:
     """Write a minimal project config (only project-specific keys) and check that it validates."""
-    from pose_core.config.io import atomic_write_text, load_config
+    from pose_core.config.io import load_config
+    from pose_core.io.atomic import atomic_write_text
 
     data: dict[str, Any] = {
         "data_dir": ".",

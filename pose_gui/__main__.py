@@ -73,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print("\n".join(spec.name for spec in PANES))
         return 0
+    if args.pane is not None:
+        from pose_gui.main_window import PANES
+
+        names = [spec.name for spec in PANES]
+        if args.pane not in names:  # before any window, thread or project load exists
+            print(f"error: unknown pane {args.pane!r}; choose one of: {', '.join(names)}", file=sys.stderr)
+            return 2
     if args.screenshot is not None:
         _use_offscreen_if_needed()
     else:

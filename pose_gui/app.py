@@ -153,9 +153,15 @@ def run(options: RunOptions) -> int:
         _open_initial_project(window, options.project, timing_marks, deferred=options.screenshot is None)
     if options.pane is not None and not window.show_pane(options.pane):
         print(f"error: unknown pane {options.pane!r}; choose one of: {', '.join(window.pane_names())}", file=sys.stderr)
+        window.close()  # stops the project loader's thread (Qt aborts on a running QThread at exit)
         return 2
     if options.screenshot is not None:
-        return take_screenshot(window, options.screenshot, marks if options.timing else None)
+        status = take_screenshot(window, options.screenshot, marks if options.timing else None)
+        project = state.project
+        if status == 0 and project is not None and project.open_error is not None:
+            print(f"error: {project.open_error}", file=sys.stderr)
+            return 2  # drawn, but the project is broken (the picture shows where)
+        return status
     if options.timing:
         _FirstPaintTimer(window, marks)
     _close_on_interrupt(window)

@@ -646,10 +646,16 @@ def _prepare_example_project() -> Path:
 
 
 def _open_project_with_problems(folder: Path) -> tuple[Project, list[PoseDeskError]]:
-    """Open a project and list its non-fatal problems (runs in a thread: reads the CSV, checks images)."""
+    """Open a project and list its problems (runs in a thread: reads the CSV, checks images).
+
+    A broken ``config.yaml`` or labels CSV does not stop the opening: the project opens empty with
+    the problem (``Project.open_error``) shown where it is, so it can be fixed in the app.
+    """
     from pose_core.project import Project
 
-    project = Project.open(folder)
+    project = Project.open_for_repair(folder)
+    if project.open_error is not None:
+        return project, [project.open_error]
     return project, project.problems()
 
 

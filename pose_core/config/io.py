@@ -15,7 +15,6 @@ command line it is relative to the current folder. ``video_dir``, ``csv_file`` a
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,9 @@ from omegaconf.errors import OmegaConfBaseException
 from pose_core.config.schema import LP_IGNORED_KEYS, PoseConfig, schema_fields, schema_keys
 from pose_core.config.validate import validate_config
 from pose_core.errors import ConfigError
+from pose_core.io.atomic import atomic_write_text
 
+_REQUIRED_SECTIONS = ("data", "model", "training")  # empty = a mistake, not "all defaults"
 DEFAULT_RUN_DIR = "outputs/${now:%Y-%m-%d}/${now:%H-%M-%S}"
 PATH_KEYS_FROM_DATA_DIR = ("data.video_dir", "data.csv_file", "eval.test_videos_directory")
 """Path keys relative to ``data.data_dir``."""
@@ -66,36 +67,110 @@ class LoadedConfig:
         return OmegaConf.to_yaml(merged, sort_keys=False)
 
     def save(self, path: Path) -> None:
-        """Writes :meth:`to_yaml` to ``path`` atomically (temporary file, then rename)."""
+        """Writes :meth:`to_yaml` to ``path`` atomically (:func:`pose_core.io.atomic.atomic_write_text`).
+
+        Raises:
+            DataError: The folder is not writable or the disk is full (names the file).
+        """
         atomic_write_text(path, self.to_yaml())
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes text to a file through a temporary file in the same folder and a rename.
+def read_config_text(path: Path) -> str:
+    """Reads a config file's text (UTF-8; a byte-order mark is dropped).
+
+    Every config read (``pose-train``, the GUI's config editor, a DeepLabCut or Lightning Pose
+    ``config.yaml``) goes through here, so each failure is one message naming the file.
 
     Raises:
-        ConfigError: The folder cannot be written.
+        ConfigError: The file is missing, a folder, unreadable, or not UTF-8 text (names the
+            line of the first bad byte).
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"{path} is a folder, not a config file; give the YAML file inside it (e.g. {path / 'config.yaml'})."
+        )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist: check --config-path and --config-name.") from None
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(f"Cannot write {path}: {exc.strerror}. Choose a writable folder.") from exc
+        raise ConfigError(
+            f"Cannot read the config file {path} ({exc.strerror or exc}); check its permissions."
+        ) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: line {line}, column {column} has the byte 0x{data[exc.start]:02x}, which is not UTF-8 text; "
+            "save the file as UTF-8 (or retype the character) and try again."
+        ) from None
 
 
 def read_yaml_file(path: Path) -> DictConfig:
     """Reads a YAML config file.
 
     Raises:
-        ConfigError: Missing file, YAML syntax error (with line and column), not a mapping.
+        ConfigError: Missing file, not UTF-8, YAML syntax error (with line and column), a key
+            written twice, not a mapping.
     """
-    if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist: check --config-path and --config-name.")
-    text = path.read_text(encoding="utf-8")
-    return parse_yaml_text(text, str(path))
+    return parse_yaml_text(read_config_text(path), str(path))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key written twice in one mapping is an error.
+
+    PyYAML silently keeps the last value, so an edit of the first copy of a duplicated key does nothing.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key '{key}' appears twice (lines {seen[key]} and {line}); keep one of them",
+                    key_node.start_mark,
+                )
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """``yaml.safe_load`` that refuses a key written twice in one mapping.
+
+    Raises:
+        yaml.YAMLError: A syntax error or a duplicated key (with its line).
+    """
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_yaml_file(path: Path) -> Any:
+    """Reads and parses any YAML file (a DeepLabCut or Lightning Pose ``config.yaml``).
+
+    Raises:
+        ConfigError: Unreadable, not UTF-8, a syntax error or a duplicated key (with the line).
+    """
+    text = read_config_text(path)
+    try:
+        return load_yaml_text(text)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, str(path)) from exc
+
+
+def _yaml_error(exc: yaml.YAMLError, origin: str) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return ConfigError(f"{origin}: YAML syntax error{where}: {problem}. Fix the file's syntax.")
 
 
 def parse_yaml_text(text: str, origin: str = "<text>") -> DictConfig:
@@ -106,15 +181,12 @@ def parse_yaml_text(text: str, origin: str = "<text>") -> DictConfig:
         origin: Name used in error messages (a file path).
 
     Raises:
-        ConfigError: The text is not valid YAML or not a mapping at the top.
+        ConfigError: The text is not valid YAML (or writes a key twice) or not a mapping at the top.
     """
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{origin}: YAML syntax error{where}: {problem}. Fix the file's syntax.") from exc
+        raise _yaml_error(exc, origin) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -272,6 +344,12 @@ def split_known(raw: DictConfig, origin: str) -> tuple[DictConfig, dict[str, Any
             if top not in ignored_keys and top != "hydra":
                 ignored_keys.append(top)
         elif _is_group(key) and node is None:
+            if key in _REQUIRED_SECTIONS:
+                raise ConfigError(
+                    f"'{key}:' is empty (null) in {origin}, which would silently mean every {key}.* default; "
+                    f"list its keys below it, or delete the '{key}:' line to use the defaults.",
+                    key=key,
+                )
             continue  # e.g. `losses: null` in a file: keep the defaults
         else:
             raise unknown_key_error(key, origin)

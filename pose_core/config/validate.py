@@ -6,6 +6,7 @@ the first, the config editor shows each at its field.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,29 @@ def _bounds_issues(cfg: DictConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _finite_issues(cfg: DictConfig) -> list[ConfigIssue]:
+    """Every number must be finite.
+
+    NaN passes any range check (it compares false) and inf silently disables a tolerance
+    (``losses.temporal.epsilon=inf``).
+    """
+    issues = []
+    plain = OmegaConf.to_container(cfg, resolve=False)
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, float) and not math.isfinite(node):
+            issues.append(ConfigIssue(key, f"{key}={node} is not a finite number; give a real value."))
+
+    walk(plain, "")
+    return issues
+
+
 def _data_issues(cfg: DictConfig, check_paths: bool) -> list[ConfigIssue]:
     d = cfg.data
     issues = []
@@ -112,10 +136,11 @@ def _data_issues(cfg: DictConfig, check_paths: bool) -> list[ConfigIssue]:
     elif check_paths:
         data_dir = Path(str(d.data_dir))
         if not data_dir.is_dir():
+            what = "is a file, not a folder" if data_dir.exists() else "does not exist"
             issues.append(
                 ConfigIssue(
                     "data.data_dir",
-                    f"data.data_dir={data_dir} does not exist; give the folder that holds {d.csv_file}.",
+                    f"data.data_dir={data_dir} {what}; give the folder that holds {d.csv_file}.",
                 )
             )
         elif not Path(str(d.csv_file)).is_file():
@@ -272,7 +297,8 @@ def validate_config(cfg: DictConfig, check_paths: bool = True) -> list[ConfigIss
         The problems, in schema order; empty when the config is valid.
     """
     return (
-        _bounds_issues(cfg)
+        _finite_issues(cfg)
+        + _bounds_issues(cfg)
         + _data_issues(cfg, check_paths)
         + _training_issues(cfg)
         + _model_issues(cfg, check_paths)

@@ -125,38 +125,85 @@ def read_labels(csv_path: Path) -> LabelSet:
 
 
 def _read_cells(csv_path: Path) -> list[list[str]]:
-    """Read every cell of the CSV as stripped text (rows padded to equal length)."""
+    """Read every cell of the CSV as stripped text; every row must have the header's cell count.
+
+    A row with cells missing and a row with extra (non-empty) cells are the same mistake (the
+    cells no longer line up with their keypoints) and get the same message naming the line;
+    empty trailing cells that spreadsheet programs add are dropped. Rows are padded to equal length.
+    """
+    if csv_path.is_dir():
+        raise DataError(
+            f"Label file {csv_path} is a folder, not a CSV file; set data.csv_file to the labels CSV inside it.",
+            path=str(csv_path),
+        )
     if not csv_path.is_file():
         raise DataError(
             f"Label file {csv_path} does not exist; check data.data_dir and data.csv_file.",
             path=str(csv_path),
         )
-    try:
-        frame = pd.read_csv(csv_path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
+    text = _read_label_text(csv_path)
+    raw_rows = list(csv.reader(io.StringIO(text)))
+    numbered = [(n + 1, [c.strip() for c in row]) for n, row in enumerate(raw_rows)]
+    numbered = [(n, row) for n, row in numbered if any(row)]  # spreadsheet programs append empty rows
+    if not numbered:
         raise DataError(
             f"Label file {csv_path} is empty; it needs 3 header rows (scorer, bodyparts, "
             "coords) and one row per labelled image.",
             path=str(csv_path),
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"Label file {csv_path} is not a readable CSV ({_first_line(exc)}); every row "
-            "needs the same number of comma-separated cells and UTF-8 text.",
-            path=str(csv_path),
-        ) from None
+        )
+    _refuse_other_separator(numbered[0][1], csv_path)
+    width = len(_trim_trailing_empty(numbered[0][1]))
+    for line, row in numbered:
+        cells = _trim_trailing_empty(row)
+        if len(cells) != width and (len(cells) > width or len(row) < width):
+            what = "is missing" if len(cells) < width else "has extra"
+            raise DataError(
+                f"Label file {csv_path}: line {line} has {len(cells)} cells but the header has {width}: it {what} "
+                f"{abs(width - len(cells))} cell(s), so its coordinates no longer line up with their keypoints; "
+                "write one cell per column (leave a cell empty for an unlabelled keypoint).",
+                path=str(csv_path),
+            )
+    return [(row + [""] * width)[:width] for _, row in numbered]
+
+
+def _trim_trailing_empty(row: list[str]) -> list[str]:
+    end = len(row)
+    while end > 1 and not row[end - 1]:
+        end -= 1
+    return row[:end]
+
+
+def _refuse_other_separator(first_row: list[str], csv_path: Path) -> None:
+    """A CSV saved with ';' or tabs (spreadsheets in many locales) reads as one cell per line: say so."""
+    if len(first_row) != 1:
+        return
+    for separator, name in ((";", "semicolon"), ("\t", "tab")):
+        if separator in first_row[0]:
+            raise DataError(
+                f"Label file {csv_path} is {name}-separated; PoseDesk reads comma-separated labels: save it "
+                "again as CSV with commas (in a spreadsheet: CSV UTF-8, comma-delimited).",
+                path=str(csv_path),
+            )
+
+
+def _read_label_text(csv_path: Path) -> str:
+    """The label file's text (UTF-8, byte-order mark dropped), with one message per failure."""
+    try:
+        data = csv_path.read_bytes()
     except OSError as exc:
         raise DataError(
             f"Cannot read the label file {csv_path} ({exc.strerror or exc}); check its permissions.",
             path=str(csv_path),
         ) from exc
-    rows = [[c.strip() for c in row] for row in frame.fillna("").itertuples(index=False)]
-    return [row for row in rows if any(row)]  # spreadsheet programs append empty rows
-
-
-def _first_line(exc: Exception) -> str:
-    """First line of an exception message (pandas messages can be long)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"Label file {csv_path}: line {line} has the byte 0x{data[exc.start]:02x}, which is not UTF-8 text; "
+            "save the file as UTF-8 (CSV UTF-8 in a spreadsheet).",
+            path=str(csv_path),
+        ) from None
 
 
 def _check_header_rows(cells: list[list[str]], csv_path: Path) -> None:
@@ -375,9 +422,17 @@ def check_images(labels: LabelSet, data_dir: Path) -> None:
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
+        what = "is a file, not a folder" if data_dir.exists() else "does not exist"
         raise DataError(
-            f"Data directory {data_dir} does not exist; set data.data_dir to the folder that "
+            f"Data directory {data_dir} {what}; set data.data_dir to the folder that "
             "holds the labels CSV and the labeled-data images.",
+            path=str(data_dir),
+        )
+    folders = [p for p in labels.image_paths if image_file(data_dir, p).is_dir()]
+    if folders:
+        raise DataError(
+            f"{len(folders)} labelled image path(s) under {data_dir} are folders, not image files "
+            f"({', '.join(folders[:_MAX_LISTED])}); write the image file's path in the labels CSV.",
             path=str(data_dir),
         )
     missing = [p for p in labels.image_paths if not image_file(data_dir, p).is_file()]

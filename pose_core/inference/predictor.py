@@ -49,6 +49,11 @@ def find_run_files(run_dir: Path, checkpoint: Path | None = None) -> tuple[Path,
         RunError: The run directory, its config or a checkpoint is missing.
     """
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise RunError(
+            f"{run_dir} is a file, not a run directory: give the folder pose-train wrote (outputs/DATE/TIME) "
+            "first, then the videos (pose-predict RUN_DIR VIDEO...)."
+        )
     if not run_dir.is_dir():
         raise RunError(f"Run directory {run_dir} does not exist: give the folder pose-train wrote (outputs/DATE/TIME).")
     config_path = run_dir / CONFIG_FILENAME

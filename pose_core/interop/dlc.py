@@ -151,7 +151,7 @@ def _write_files(
     for done, image in enumerate(images):
         target = image_file(root, image)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(image_file(dlc.root, image), target)
+        _copy_source_image(image_file(dlc.root, image), target)
         if progress is not None:
             progress(done + 1, total, f"Copying {image}")
     write_labels(dlc.labels, root / LABELS_FILENAME)
@@ -164,6 +164,24 @@ def _write_files(
     _write_record(root / IMPORT_RECORD_FILENAME, dlc, videos, copy_videos)
     if progress is not None:
         progress(total, total, "Project written")
+
+
+def _copy_source_image(src: Path, dst: Path) -> None:
+    """Copy one labelled image; a source that cannot be read is the DeepLabCut project's problem, not DEST's.
+
+    Raises:
+        DataError: The source image cannot be read (names it and the fix).
+    """
+    try:
+        with open(src, "rb"):
+            pass
+    except OSError as exc:
+        raise DataError(
+            f"Cannot read the labelled image {src} of the DeepLabCut project ({exc.strerror or exc}); fix its "
+            "permissions (or restore it) and import again. Nothing was written.",
+            path=str(src),
+        ) from exc
+    shutil.copy2(src, dst)
 
 
 def _copy_or_link_video(src: Path, dst: Path, copy: bool) -> None:
@@ -187,7 +205,8 @@ def _model_name(task: str) -> str:
 
 def _write_config(path: Path, dlc: DlcProject) -> None:
     """Write the project's PoseDesk config (project-specific keys only) and check that it validates."""
-    from pose_core.config.io import atomic_write_text, load_config
+    from pose_core.config.io import load_config
+    from pose_core.io.atomic import atomic_write_text
 
     config = {
         "data": {
@@ -208,7 +227,7 @@ def _write_config(path: Path, dlc: DlcProject) -> None:
 
 
 def _write_record(path: Path, dlc: DlcProject, videos: list[Path], copy_videos: bool) -> None:
-    from pose_core.config.io import atomic_write_text
+    from pose_core.io.atomic import atomic_write_text
 
     crops = {
         Path(k.replace("\\", "/")).name: v.get("crop") for k, v in dlc.config.video_sets.items() if isinstance(v, dict)

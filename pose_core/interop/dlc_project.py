@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pose_core.data.labels import LabelSet
-from pose_core.errors import ConfigError, DataError
+from pose_core.errors import DataError
 from pose_core.interop.dlc_labels import (
     LabelFile,
     check_label_images,
@@ -74,16 +72,9 @@ def read_dlc_yaml(config_path: Path) -> dict[str, Any]:
             "config.yaml and labeled-data/).",
             path=str(config_path.parent),
         )
-    try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(
-            f"Cannot read {config_path} ({exc.strerror}); check its permissions.", path=str(config_path)
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"{config_path} is not valid YAML ({str(exc).splitlines()[0]}); fix the file's syntax."
-        ) from exc
+    from pose_core.config.io import load_yaml_file
+
+    data = load_yaml_file(config_path)  # ConfigError naming the file: unreadable, not UTF-8, bad YAML
     if not isinstance(data, dict):
         raise DataError(f"{config_path} is not a DeepLabCut config (not a mapping of keys).", path=str(config_path))
     return data

@@ -74,7 +74,7 @@ def find_lp_config(path: Path) -> Path | None:
 def _read_lp_config(path: Path) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     if isinstance(data, dict) and isinstance(data.get("data"), dict) and isinstance(data.get("model"), dict):
         return data

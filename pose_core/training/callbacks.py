@@ -1,4 +1,13 @@
-"""Training callbacks: progress events to ``events.jsonl`` and a graceful stop through a file."""
+"""Training callbacks and plugins: progress events, a graceful stop (file or SIGTERM), atomic checkpoints.
+
+- :class:`EventCallback` appends progress to ``events.jsonl``.
+- :class:`StopFileCallback` stops after the current step when ``RUN_DIR/STOP`` appears *or* the
+  process gets SIGTERM (``kill``, a cluster scheduler's time limit, a logout), saving a
+  checkpoint of the interrupted epoch first so ``training.resume_from`` continues it.
+- :class:`AtomicCheckpointIO` is Lightning's checkpoint IO plugin writing each checkpoint to a
+  temporary name and renaming it, so a full disk or a kill never leaves a truncated ``.ckpt``
+  under its normal name (the previous checkpoint stays intact).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from pose_core.events import EventWriter
+from pose_core.io.atomic import atomic_write_path
 
 PROGRESS_INTERVAL_S = 0.5
 
@@ -118,27 +129,104 @@ class EventCallback(pl.Callback):
 
 
 class StopFileCallback(pl.Callback):
-    """Stops training after the current step when a stop file appears (a graceful Stop).
+    """Stops training after the current step when a stop file appears or SIGTERM arrives (a graceful Stop).
 
     In a distributed run global rank 0 looks for the file and every process learns its answer at
     the same step, so they all stop together (a process that stopped alone would leave the others
-    waiting for it).
+    waiting for it). SIGTERM is Lightning's own signal handling (``trainer.received_sigterm``),
+    turned from "exit at once with status 0" into the same graceful stop as the file.
+
+    When it stops, it saves ``last.ckpt`` at that step (every process: saving is collective), so
+    the checkpoint records the epoch as unfinished and a resumed run trains the rest of it.
 
     Args:
         stop_path: The file whose existence requests the stop (``run_dir/STOP``).
+
+    Attributes:
+        stop_requested: A stop was requested (file or signal).
+        stopped_by: ``"STOP file"`` or ``"SIGTERM"`` once stopped.
+        checkpoint: The checkpoint saved at the stop (None before, or without a checkpoint folder).
+        epochs_completed: Whole epochs trained when it stopped (an interrupted epoch does not
+            count; Lightning counts it), None before a stop.
     """
 
     def __init__(self, stop_path: Path) -> None:
         self.stop_path = stop_path
         self.stop_requested = False
+        self._pending_signal = False
+        self.stopped_by: str | None = None
+        self.checkpoint: Path | None = None
+        self.epochs_completed: int | None = None
+
+    def _sigterm_seen(self, trainer: pl.Trainer) -> bool:
+        connector = getattr(trainer, "_signal_connector", None)
+        if connector is None or not connector.received_sigterm:
+            return False
+        connector.received_sigterm = False  # ours to handle: Lightning would exit(0) without a checkpoint
+        return True
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        """Checks the stop file after every step."""
-        seen = trainer.is_global_zero and self.stop_path.exists()
+        """Checks the stop file and SIGTERM after every step."""
+        if self.stop_requested:
+            return
+        by_signal = self._sigterm_seen(trainer)
+        seen = by_signal or (trainer.is_global_zero and self.stop_path.exists())
         if trainer.strategy.reduce_boolean_decision(seen, all=False):
+            steps = trainer.num_training_batches
+            finished_epoch = isinstance(steps, int) and batch_idx + 1 >= steps
+            self.epochs_completed = int(trainer.current_epoch) + int(finished_epoch)
+            self._stop(trainer, "SIGTERM" if by_signal else "STOP file")
+
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """SIGTERM during validation: remember it; the stop happens at the next training step or epoch end."""
+        if self._sigterm_seen(trainer):
+            self._pending_signal = True
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """A SIGTERM seen during validation stops here (the epoch is complete, its checkpoint follows)."""
+        if self._pending_signal or self._sigterm_seen(trainer):
+            self._pending_signal = False
             self.stop_requested = True
+            self.stopped_by = "SIGTERM"
+            self.epochs_completed = int(trainer.current_epoch) + 1
             trainer.should_stop = True
-            trainer.fit_loop.min_epochs = 0  # min_epochs would otherwise override the stop
-            trainer.fit_loop.epoch_loop.min_steps = 0
+
+    def _stop(self, trainer: pl.Trainer, reason: str) -> None:
+        self.stop_requested = True
+        self.stopped_by = reason
+        trainer.should_stop = True
+        trainer.fit_loop.min_epochs = 0  # min_epochs would otherwise override the stop
+        trainer.fit_loop.epoch_loop.min_steps = 0
+        folder = getattr(trainer.checkpoint_callback, "dirpath", None)
+        if folder:
+            self.checkpoint = Path(folder) / "last.ckpt"
+            trainer.save_checkpoint(str(self.checkpoint))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, through :func:`pose_core.io.atomic.atomic_write_path`.
+
+    ``torch.save`` writes a hidden temporary file next to the checkpoint, which is flushed and
+    renamed over it only when complete. A failure (disk full, folder not writable) removes the
+    temporary file, leaves the previous checkpoint as it was, and raises one
+    :class:`pose_core.errors.DataError` naming the file and its folder.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        """Writes ``checkpoint`` to ``path`` atomically."""
+        import torch
+
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO.save_checkpoint takes no storage_options")
+        with atomic_write_path(Path(path)) as tmp_path:
+            torch.save(checkpoint, tmp_path)

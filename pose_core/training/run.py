@@ -7,7 +7,10 @@ checkpoints, ``predictions.csv``, ``predictions_pixel_error.csv`` and ``summary.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from pose_core.config.io import LoadedConfig, atomic_write_text
+from pose_core.config.io import LoadedConfig
 from pose_core.errors import ConfigError, PoseDeskError, RunError
 from pose_core.events import EventWriter
 from pose_core.runs.layout import (
@@ -34,7 +37,10 @@ from pose_core.runs.layout import (
     video_pca_error_file,
 )
 from pose_core.runs.status import RunStatus
-from pose_core.training import distributed
+from pose_core.io.atomic import atomic_write_text
+from pose_core.training import distributed, preflight
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,6 +56,7 @@ class RunResult:
         epochs_completed: Epochs trained in total.
         global_rank: This process's rank in a distributed run; only rank 0 has the checkpoints
             and the summary (the others return with ``summary`` empty).
+        stopped_by: ``"STOP file"`` or ``"SIGTERM"`` when the run was stopped, else None.
     """
 
     run_dir: Path
@@ -59,6 +66,7 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
     epochs_completed: int = 0
     global_rank: int = 0
+    stopped_by: str | None = None
 
 
 __all__ = ["RunResult", "find_best_checkpoint", "find_last_checkpoint", "resolve_resume", "train"]
@@ -162,9 +170,11 @@ def fit_label_pcas(cfg: DictConfig, labels: Any, train_rows: np.ndarray) -> dict
         ctk = loss_cfg.components_to_keep
         try:
             fits[name] = fit_pca(xy, kind, groups, ctk, loss_cfg.epsilon)
-        except ConfigError:
+        except ConfigError as exc:
             if name in losses:
                 raise
+            if exc.key in ("data.columns_for_singleview_pca", "data.mirrored_column_matches"):
+                log.warning("No predictions_%s_error.csv (%s is not in model.losses_to_use): %s", name, name, exc)
     return fits
 
 
@@ -244,7 +254,7 @@ def build_trainer(
     from pytorch_lightning.callbacks import BackboneFinetuning, EarlyStopping, LearningRateMonitor, ModelCheckpoint
     from pytorch_lightning.loggers import TensorBoardLogger
 
-    from pose_core.training.callbacks import EventCallback, StopFileCallback
+    from pose_core.training.callbacks import AtomicCheckpointIO, EventCallback, StopFileCallback
 
     t = cfg.training
     logger = TensorBoardLogger(
@@ -291,6 +301,7 @@ def build_trainer(
         callbacks=callbacks, log_every_n_steps=int(t.log_every_n_steps),
         check_val_every_n_epoch=int(t.check_val_every_n_epoch), enable_progress_bar=progress_bar,
         enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=str(run_dir), deterministic=False,
+        plugins=[AtomicCheckpointIO()],
     )  # fmt: skip
     return TrainerParts(trainer, best, stop, events)
 
@@ -386,9 +397,17 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
         distributed.exit_with_parent()
     plan = distributed.plan_devices(cfg)
     cfg.training.devices = cfg.training.num_gpus = plan.devices  # one value in the saved config
-    resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
+    lock = preflight.RunLock.for_run(run_dir)
+    if not distributed.is_secondary_process():
+        preflight.check_run_dir(run_dir)
+        lock.refuse_if_held()
+    resume_ckpt = _resume_checkpoint(cfg)
     labels = _read_and_check_labels(cfg)
+    _check_before_writing(cfg, labels, resume_ckpt)
     datamodule = build_datamodule(cfg, labels, plan)
+    preflight.check_enough_training_frames(
+        len(datamodule.splits["train"]), int(cfg.training.train_batch_size), plan.devices * plan.num_nodes, cfg
+    )
     fits = fit_label_pcas(cfg, labels, datamodule.splits["train"])
     parts = build_trainer(cfg, run_dir, plan, checkpoint_logger_version(resume_ckpt), progress_bar)
     if hasattr(datamodule, "clip_seed"):  # each process draws its own unlabelled clips
@@ -396,20 +415,67 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
     writer: EventWriter | None = None
     if parts.trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
         (run_dir / STOP_FILENAME).unlink(missing_ok=True)
         writer = parts.events.writer = EventWriter(run_dir / EVENTS_FILENAME)
     try:
         return _train(loaded, run_dir, writer, parts, labels, datamodule, fits, resume_ckpt)
+    except OSError as exc:
+        error = _write_failure(exc, run_dir)
+        _emit_end(writer, "failed", error)
+        raise error from exc
     except BaseException as exc:
-        if writer is not None:
-            message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
-            kind = "stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
-            first_line = message.splitlines()[0] if message else type(exc).__name__
-            writer.emit(kind, error=first_line, traceback=traceback.format_exc())
+        _emit_end(writer, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed", exc)
         raise
     finally:
         if writer is not None:
             writer.close()
+        lock.release()
+
+
+def _resume_checkpoint(cfg: DictConfig) -> Path | None:
+    """The checkpoint ``training.resume_from`` names; a damaged one gives way to the newest readable one."""
+    if not cfg.training.resume_from:
+        return None
+    resume_dir, ckpt = resolve_resume(str(cfg.training.resume_from))
+    if resume_dir is None:
+        return ckpt
+    ckpt, note = preflight.readable_resume_checkpoint(resume_dir, ckpt)
+    if note:
+        log.warning(note)
+    return ckpt
+
+
+def _check_before_writing(cfg: DictConfig, labels: Any, resume_ckpt: Path | None) -> None:
+    """Decode every labelled image, check the label values and the resumed model (nothing written yet)."""
+    csv_path = Path(str(cfg.data.csv_file))
+    image_hw = preflight.check_labelled_images(labels, Path(str(cfg.data.data_dir)))
+    for note in preflight.check_label_values(labels, csv_path, image_hw):
+        log.warning(note)
+    if resume_ckpt is not None:
+        preflight.check_resume_compatible(resume_ckpt, cfg)
+
+
+def _write_failure(exc: OSError, run_dir: Path) -> PoseDeskError:
+    """A write that failed during training (disk full, folder gone read-only) as one message."""
+    from pose_core.io.atomic import write_error
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RunError(
+            f"Disk full while training in {run_dir} ({exc.strerror}); the last complete checkpoint is kept: free some "
+            f"space, then continue with training.resume_from={run_dir}."
+        )
+    return write_error(exc, Path(exc.filename) if exc.filename else run_dir)
+
+
+def _emit_end(writer: EventWriter | None, kind: str, exc: BaseException) -> None:
+    """Writes the final ``failed``/``stopped`` event; a full disk must not hide the real error."""
+    if writer is None:
+        return
+    message = str(exc) if isinstance(exc, PoseDeskError) else f"{type(exc).__name__}: {exc}"
+    first_line = message.splitlines()[0] if message else type(exc).__name__
+    with contextlib.suppress(OSError):
+        writer.emit(kind, error=first_line, traceback=traceback.format_exc())
 
 
 def _train(
@@ -441,16 +507,22 @@ def _train(
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     status = RunStatus.STOPPED if parts.stop.stop_requested else RunStatus.FINISHED
     last = find_last_checkpoint(run_dir) if trainer.is_global_zero else None
-    if parts.stop.stop_requested:  # every process: saving a checkpoint is collective
+    if parts.stop.stop_requested and parts.stop.checkpoint is not None:
+        last = parts.stop.checkpoint  # saved at the stopping step: its epoch counts as unfinished
+    elif parts.stop.stop_requested:  # every process: saving a checkpoint is collective
         last = Path(parts.best.dirpath or run_dir) / LAST_CHECKPOINT_FILENAME
         trainer.save_checkpoint(str(last))
+    (run_dir / STOP_FILENAME).unlink(missing_ok=True)
+    epochs_done = parts.stop.epochs_completed
+    if epochs_done is None:
+        epochs_done = int(trainer.fit_loop.epoch_progress.current.completed)
     distributed.leave_process_group()  # rank 0 evaluates on its own
     if writer is None:  # not global rank 0: rank 0 evaluates and writes the results alone
-        return RunResult(run_dir, status, None, None, {}, int(trainer.current_epoch), int(trainer.global_rank))
+        return RunResult(run_dir, status, None, None, {}, epochs_done, int(trainer.global_rank), parts.stop.stopped_by)
     best = Path(parts.best.best_model_path) if parts.best.best_model_path else last
     if best is None:
         raise RunError(f"Training in {run_dir} ended without writing a checkpoint; train for at least one epoch.")
-    result = RunResult(run_dir, status, best, last, {}, int(trainer.current_epoch))
+    result = RunResult(run_dir, status, best, last, {}, epochs_done, stopped_by=parts.stop.stopped_by)
     _evaluate(cfg, result, writer, labels, datamodule, fits, module.device)
     atomic_write_text(
         run_dir / SUMMARY_FILENAME, json.dumps(_summary_payload(result, cfg, trainer), indent=2, allow_nan=False)

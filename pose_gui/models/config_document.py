@@ -22,9 +22,9 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from pose_core.config.io import (
-    atomic_write_text,
     merge_with_schema,
     parse_yaml_text,
+    read_config_text,
     resolve_file_config,
     split_known,
 )
@@ -32,6 +32,7 @@ from pose_core.config.schema import schema_fields
 from pose_core.config.validate import ConfigIssue, validate_config
 from pose_core.config.yaml_edit import edit_yaml_value
 from pose_core.errors import ConfigError
+from pose_core.io.atomic import atomic_write_text
 
 MAX_TYPE_ERRORS = 50  # stop collecting wrong-typed keys after this many (a file that is not a config)
 YAML_KEY = "<yaml>"  # the key of issues that belong to the YAML text itself (syntax, unknown keys)
@@ -170,14 +171,9 @@ class ConfigDocument:
         """The file's current text on disk.
 
         Raises:
-            ConfigError: The file cannot be read.
+            ConfigError: The file cannot be read or is not UTF-8 text (names the line).
         """
-        try:
-            return self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                f"Cannot read {self.path}: {exc.strerror}. Check that the file exists and is readable."
-            ) from exc
+        return read_config_text(self.path)
 
     def load(self) -> None:
         """Reads the file; it becomes the saved text and the edited text.
@@ -193,7 +189,8 @@ class ConfigDocument:
         """Writes the edited text atomically (temporary file, then rename).
 
         Raises:
-            ConfigError: The config is invalid (nothing is written), or the folder is not writable.
+            ConfigError: The config is invalid (nothing is written).
+            DataError: The folder is not writable or the disk is full (the file is untouched).
         """
         result = self.check()
         if not result.is_valid:

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from pose_core.config.schema import schema_fields
 from pose_core.config.validate import ConfigIssue
 from pose_core.config.yaml_edit import key_line
-from pose_core.errors import ConfigError
+from pose_core.errors import ConfigError, PoseDeskError
 from pose_gui import dialogs
 from pose_gui.models.config_document import YAML_KEY, CheckResult, ConfigDocument
 from pose_gui.models.state import AppState
@@ -327,6 +327,10 @@ class ConfigEditorPane(QWidget):
     def _set_label_source(self, project: Project | None) -> None:
         if self.document is None or project is None:
             return
+        if project.open_error is not None:  # its labels could not be read: nothing to compare the config with
+            self.document.label_keypoints = None
+            self.document.labels_csv = None
+            return
         self.document.label_keypoints = list(project.keypoint_names)
         self.document.labels_csv = project.csv_paths[0] if len(project.csv_paths) == 1 else None
 
@@ -563,6 +567,10 @@ class ConfigEditorPane(QWidget):
             cursor = QTextCursor(self.yaml_edit.document().findBlockByNumber(line - 1))
             selection.cursor = cursor
             selections.append(selection)
+            if self.document is not None and self.document.syntax_error is not None:
+                self.tabs.setCurrentIndex(1)  # the form cannot show a file that does not parse: show the line
+                self.yaml_edit.setTextCursor(cursor)
+                self.yaml_edit.centerCursor()
         self.yaml_edit.setExtraSelections(selections)
 
     def _problem_line(self, by_key: dict[str, list[str]]) -> int | None:
@@ -657,7 +665,7 @@ class ConfigEditorPane(QWidget):
     def _write(self, doc: ConfigDocument) -> None:
         try:
             doc.save()
-        except ConfigError as error:
+        except PoseDeskError as error:  # invalid (ConfigError) or not writable (DataError)
             self.state.report_error(error, "The config was not saved")
             return
         self.banner.hide()
@@ -667,6 +675,9 @@ class ConfigEditorPane(QWidget):
         self._show_status()
         self.state.post_message(f"Saved {doc.path}", 5000)
         self.config_saved.emit(doc.path)
+        project = self.state.project
+        if project is not None and project.open_error is not None:  # the fix of a broken project: read it again
+            self.state.project_open_requested.emit(project.root)
 
     def _on_revert_clicked(self) -> None:
         doc = self.document

@@ -6,6 +6,10 @@ a thumbnail grid of the labelled frames with their labels drawn, the videos (fra
 duration; probed in a thread) and the training runs (status, date, epochs, best validation loss,
 test pixel error; read in a thread). Double-clicking a run or a video asks the main window to
 open it in the training or review pane.
+
+A project whose ``config.yaml`` or labels CSV is broken still opens (``Project.open_error``): a
+red banner at the top names the file, the line or row and the fix, with a Reload button for after
+the fix (the Config pane shows a broken config at its bad line).
 """
 
 from __future__ import annotations
@@ -204,7 +208,49 @@ class ProjectPage(QWidget):
         header.addWidget(self.title_label)
         header.addWidget(self.path_label)
         header.addWidget(self.summary_label)
+        header.addWidget(self._build_problem_banner())
         return header
+
+    def _build_problem_banner(self) -> QWidget:
+        self.problem_banner = QWidget()
+        self.problem_banner.setObjectName("problemBanner")
+        self.problem_banner.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.problem_banner.setStyleSheet("#problemBanner { background: #fde7e7; border-radius: 4px; }")
+        row = QHBoxLayout(self.problem_banner)
+        row.setContentsMargins(8, 6, 8, 6)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem_label.setStyleSheet("color: #b3261e;")
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Read the project's files again (after fixing them)")
+        self.reload_button.clicked.connect(self._on_reload_button_clicked)
+        row.addWidget(self.problem_label, 1)
+        row.addWidget(self.reload_button)
+        self.problem_banner.hide()
+        return self.problem_banner
+
+    def _show_open_error(self, project: Project) -> None:
+        """The banner naming what keeps the project from being used (hidden when nothing does)."""
+        from pose_core.errors import ConfigError
+
+        error = project.open_error
+        self.problem_banner.setVisible(error is not None)
+        if error is None:
+            return
+        where = (
+            "Fix it in the Config pane (its YAML tab shows the line) and save"
+            if isinstance(error, ConfigError) and project.config_path is not None
+            else "Fix the file (in a text editor or spreadsheet)"
+        )
+        self.problem_label.setText(
+            f"This project cannot be used until this is fixed: {error}\n{where}, then click Reload."
+        )
+
+    def _on_reload_button_clicked(self) -> None:
+        project = self._state.project
+        if project is not None:
+            self._state.project_open_requested.emit(project.root)
 
     def _build_keypoints(self) -> QWidget:
         self.keypoints_view = _table(self.keypoints_model, 0)
@@ -255,6 +301,7 @@ class ProjectPage(QWidget):
         more = f" (showing {shown})" if shown < project.n_labeled_frames else ""
         self.frames_heading.setText(f"Labelled frames: {project.n_labeled_frames}{more}")
         self.thumbnails.set_project(project, colors)
+        self._show_open_error(project)
         self._start_video_probe(project)
         self.runs_model.set_runs([])
         self.refresh_runs()

@@ -161,7 +161,7 @@ def test_unreadable_file_raises_data_error(tmp_path: Path, monkeypatch: pytest.M
     def denied(*_args: object, **_kwargs: object) -> None:  # chmod does not stop root, who runs CI
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("pose_core.data.labels.pd.read_csv", denied)
+    monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(DataError, match=r"Cannot read the label file .*CollectedData.csv \(Permission denied\); check"):
         read_labels(csv_path)
 
@@ -294,3 +294,36 @@ def test_train_frames_must_be_positive() -> None:
     with pytest.raises(ConfigError) as info:
         split_indices(90, 0.8, 0.1, seed=0, train_frames=0)
     assert info.value.key == "training.train_frames"
+
+
+# ------------------------------------------------------------------ malformed rows (issue 16.16, 16.19)
+
+
+@pytest.mark.parametrize(
+    ("row", "what"),
+    [("labeled-data/b.png,1,2,3\n", "is missing 1 cell"), ("labeled-data/b.png,1,2,3,4,5\n", "has extra 1 cell")],
+)
+def test_a_row_with_cells_missing_or_extra_is_the_same_error(tmp_path: Path, row: str, what: str) -> None:
+    csv_path = _write(tmp_path, HEADER + "labeled-data/a.png,1,2,3,4\n" + row)
+    with pytest.raises(DataError, match=f"line 5 has .* cells but the header has 5: it {what}"):
+        read_labels(csv_path)
+
+
+def test_trailing_empty_cells_and_short_unlabelled_rows_are_fine(tmp_path: Path) -> None:
+    csv_path = _write(tmp_path, HEADER + "labeled-data/a.png,1,2,3,4,,\nlabeled-data/b.png,1,2,,\n")
+    labels = read_labels(csv_path)
+    assert labels.n_frames == 2 and np.isnan(labels.keypoints_px[1, 1]).all()
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
+def test_a_semicolon_or_tab_separated_file_says_so(tmp_path: Path, sep: str, name: str) -> None:
+    csv_path = _write(tmp_path, (HEADER + "labeled-data/a.png,1,2,3,4\n").replace(",", sep))
+    with pytest.raises(DataError, match=f"is {name}-separated; PoseDesk reads comma-separated"):
+        read_labels(csv_path)
+
+
+def test_a_non_utf8_label_file_names_the_line(tmp_path: Path) -> None:
+    csv_path = tmp_path / "CollectedData.csv"
+    csv_path.write_bytes((HEADER + "labeled-data/caf\xe9.png,1,2,3,4\n").encode("latin-1"))
+    with pytest.raises(DataError, match="line 4 has the byte 0xe9"):
+        read_labels(csv_path)

@@ -101,6 +101,7 @@ def test_stop_file_then_resume_continues_the_curves(tiny_project: Path, tmp_path
     done = _epochs_done(events)
     assert 1 <= done < 200
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
+    assert not (run_dir / "STOP").exists()  # a resumed run must not stop at once
     assert (
         train_main(
             train_args(tiny_project, run_dir, f"training.resume_from={run_dir}", f"training.max_epochs={done + 1}")

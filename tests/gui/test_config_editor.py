@@ -198,7 +198,9 @@ def test_yaml_syntax_error_shows_line_and_column_and_blocks_saving(qtbot: QtBot,
 
 def test_unknown_key_is_reported_at_its_line_with_a_suggestion(qtbot: QtBot, example_project: Path) -> None:
     pane, _state = _make_pane(qtbot, example_project)
-    pane.yaml_edit.setPlainText(pane.yaml_edit.toPlainText() + "training:\n  max_epoch: 3\n")
+    pane.yaml_edit.setPlainText(
+        pane.yaml_edit.toPlainText().replace("training: {max_epochs: 12}", "training: {max_epochs: 12, max_epoch: 3}")
+    )
     _wait_checked(qtbot, pane)
     text = pane.yaml_error.text()
     assert "max_epoch" in text and "Did you mean training.max_epochs" in text
@@ -209,7 +211,9 @@ def test_unknown_key_is_reported_at_its_line_with_a_suggestion(qtbot: QtBot, exa
 def test_wrong_type_and_missing_folder_are_shown_at_their_fields(qtbot: QtBot, example_project: Path) -> None:
     pane, _state = _make_pane(qtbot, example_project)
     text = pane.yaml_edit.toPlainText().replace("data_dir: .", "data_dir: no_such_folder")
-    pane.yaml_edit.setPlainText(text + "training:\n  train_batch_size: many\n")
+    pane.yaml_edit.setPlainText(
+        text.replace("training: {max_epochs: 12}", "training: {max_epochs: 12, train_batch_size: many}")
+    )
     _wait_checked(qtbot, pane)
     assert "train_batch_size" in pane.field_messages("training.train_batch_size")
     assert "does not exist" in pane.field_messages("data.data_dir")
@@ -285,7 +289,9 @@ def test_revert_returns_to_the_file(qtbot: QtBot, example_project: Path) -> None
 def test_an_external_edit_offers_reload_or_keep(qtbot: QtBot, example_project: Path) -> None:
     pane, _state = _make_pane(qtbot, example_project)
     config_path = example_project / "config.yaml"
-    config_path.write_text(config_path.read_text(encoding="utf-8") + "training: {max_epochs: 4}\n", encoding="utf-8")
+    config_path.write_text(
+        config_path.read_text(encoding="utf-8").replace("{max_epochs: 12}", "{max_epochs: 4}"), encoding="utf-8"
+    )
     qtbot.waitUntil(lambda: pane.banner.isVisibleTo(pane), timeout=TIMEOUT_MS)
     assert "changed by another program" in pane.banner_label.text()
     qtbot.mouseClick(pane.reload_button, Qt.MouseButton.LeftButton)
@@ -399,3 +405,12 @@ def test_the_wheel_scrolls_the_form_past_boxes_and_changes_only_a_clicked_one(
     assert _wheel_down(height.spin)  # clicked into: the wheel steps the value as usual
     assert height.spin.value() != before[0]
     _wait_checked(qtbot, pane)
+
+
+def test_a_duplicated_section_is_reported_at_its_line(qtbot: QtBot, example_project: Path) -> None:
+    """PyYAML would silently drop the first `training:` section (issue 16.17)."""
+    pane, _state = _make_pane(qtbot, example_project)
+    pane.yaml_edit.setPlainText(pane.yaml_edit.toPlainText() + "training:\n  max_epochs: 3\n")
+    _wait_checked(qtbot, pane)
+    assert "key 'training' appears twice" in pane.yaml_error.text()
+    assert not pane.save_button.isEnabled()
