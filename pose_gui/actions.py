@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
+from PySide6.QtWidgets import QStyle
 
+from pose_gui import dialogs
 from pose_gui.models.state import AppState
 
 if TYPE_CHECKING:
     from pose_gui.main_window import MainWindow
 
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v);;All files (*)"
 Shortcut = str | QKeySequence.StandardKey | None
 
 
@@ -61,34 +60,22 @@ class ActionSpec:
     separator_before: bool = False
 
 
-def ask_directory(parent: QWidget, title: str, start: Path | None = None) -> Path | None:
-    """Ask for a folder; None if cancelled."""
-    folder = QFileDialog.getExistingDirectory(parent, title, str(start or Path.home()))
-    return Path(folder) if folder else None
-
-
-def ask_video_files(parent: QWidget, title: str) -> list[Path]:
-    """Ask for video files; [] if cancelled."""
-    paths, _ = QFileDialog.getOpenFileNames(parent, title, str(Path.home()), VIDEO_FILTER)
-    return [Path(p) for p in paths]
-
-
 def _open_project(window: MainWindow) -> None:
     start = window.state.project.root.parent if window.state.project is not None else None
-    folder = ask_directory(window, "Open a project folder (Lightning Pose or DeepLabCut)", start)
+    folder = dialogs.ask_directory(window, "Open a project folder (Lightning Pose or DeepLabCut)", start)
     if folder is not None:
         window.open_project(folder)
 
 
 def _open_model_folder(window: MainWindow) -> None:
     start = window.state.project.outputs_dir if window.state.project is not None else None
-    folder = ask_directory(window, "Open a Lightning Pose model folder (outputs/DATE/TIME)", start)
+    folder = dialogs.ask_directory(window, "Open a Lightning Pose model folder (outputs/DATE/TIME)", start)
     if folder is not None:
         window.open_model_folder(folder)
 
 
 def _add_videos(window: MainWindow) -> None:
-    paths = ask_video_files(window, "Add videos to the project")
+    paths = dialogs.ask_video_files(window, "Add videos to the project")
     if paths:
         window.add_videos(paths)
 

@@ -25,6 +25,7 @@ from pose_gui import __version__, dialogs
 from pose_gui.actions import ACTIONS, ActionSpec
 from pose_gui.models.state import AppState
 from pose_gui.style import ERROR_COLOR, app_icon
+from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
         self._wizard: ProjectWizard | None = None
         self._shown_once = False
         self._shut_down = False  # set by shutdown(): no more panes are built
-        self._open_request = 0
+        self._latest = LatestRunner(self)  # opening a project or a model folder: the latest request wins
         self._after_first_paint: list[Callable[[], None]] = []
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -262,7 +263,7 @@ class MainWindow(QMainWindow):
         """True while a pane or a background task is still loading."""
         checks = [getattr(pane, "is_loading", None) for pane in self._panes.values()]
         loading = any(callable(check) and check() for check in checks)
-        return loading or bool(self._tasks)  # a task leaves the list once its result was handled
+        return loading or bool(self._tasks) or self._latest.is_running()  # a task leaves the list once handled
 
     # ------------------------------------------------------------------ projects
 
@@ -289,18 +290,10 @@ class MainWindow(QMainWindow):
         self, folder: Path, read: Callable[[Path], Any], show: Callable[[Any], None], message: str, error_title: str
     ) -> TaskThread:
         """Read ``folder`` with ``read`` in a thread, then ``show`` the result unless a later opening was asked for."""
-        self._open_request += 1
-        request = self._open_request
         self.state.post_message(message, 0)
-
-        def show_if_latest(result: Any) -> None:
-            if request == self._open_request:
-                show(result)
-
-        return self.run_task(
-            f"Opening {folder.name}", read, folder, on_success=show_if_latest, error_title=error_title,
-            counts_as_job=False,
-        )  # fmt: skip
+        return self._latest.run(
+            "open", read, folder, on_success=show, on_error=lambda error: dialogs.show_error(self, error, error_title)
+        )
 
     def set_project(self, project: Project, problems: list[PoseDeskError] | None = None) -> None:
         """Make ``project`` the open project, remember it, and show its non-fatal problems.
@@ -636,6 +629,7 @@ class MainWindow(QMainWindow):
             self._wizard.shutdown()
         for task in list(self._tasks):
             stop_thread(task)
+        self._latest.shutdown()
 
 
 def _prepare_example_project() -> Path:

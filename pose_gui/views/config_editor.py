@@ -97,6 +97,7 @@ class ConfigEditorPane(QWidget):
         self._yaml_timer = self._single_shot(YAML_APPLY_DELAY_MS, self._apply_yaml_text)
         self._build()
         state.project_changed.connect(self._on_state_project_changed)
+        state.config_save_requested.connect(self._on_state_config_save_requested)
         self._on_state_project_changed(state.project)
 
     def _single_shot(self, delay_ms: int, slot: Any) -> QTimer:
@@ -624,6 +625,7 @@ class ConfigEditorPane(QWidget):
         else:
             dirty = doc.is_dirty or self.yaml_edit.toPlainText() != doc.saved_text
             self.title.setText(f"{doc.path}{'  ● modified' if dirty else ''}")
+        self.state.set_config_has_unsaved_edits(self.has_unsaved_edits())
         self._update_tab_title()
 
     def _update_tab_title(self) -> None:
@@ -653,6 +655,16 @@ class ConfigEditorPane(QWidget):
         intro = f"These changes will be written to {doc.path}:"
         if confirm_diff(self, "Save the config?", intro, doc.diff(), "Save"):
             self._write(doc)
+
+    def _on_state_config_save_requested(self) -> None:
+        """Save without the diff dialog (Train asked "Save and train"); invalid edits stay unsaved and say why."""
+        doc = self.document
+        if doc is None or not doc.is_dirty:
+            return
+        if not self.is_valid():
+            self._show_status()
+            return
+        self._write(doc)
 
     def _write(self, doc: ConfigDocument) -> None:
         try:

@@ -44,6 +44,7 @@ from pose_core.jobs import (
     render_job,
     write_job,
 )
+from pose_gui import dialogs
 from pose_gui.style import ERROR_COLOR
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
@@ -263,10 +264,8 @@ class ExportJobDialog(QDialog):
         return self.attach_check.isChecked()
 
     def _on_browse_clicked(self) -> None:
-        from pose_gui import actions
-
         current = Path(self.dest_edit.text().strip() or str(self.project_root))
-        folder = actions.ask_directory(self, "Folder to create the run folder in", current.parent)
+        folder = dialogs.ask_directory(self, "Folder to create the run folder in", current.parent)
         if folder is not None:
             self.dest_edit.setText(str(folder / current.name))
 

@@ -35,12 +35,12 @@ from pose_gui.style import ERROR_COLOR, keypoint_colors
 from pose_gui.views.review.inspect_panel import InspectPanel
 from pose_gui.views.review.jobs import ReviewJobsMixin
 from pose_gui.views.review.labeled import LabeledFramesView
-from pose_gui.views.review.latest_tasks import LatestTasks
 from pose_gui.views.review.navigation import NavigationBar
 from pose_gui.views.review.sources import SourceBar
 from pose_gui.views.review.traces import TracePlot
 from pose_gui.views.review.viewer import FrameView, OverlayOptions
 from pose_gui.workers.frame_loader import FrameLoader
+from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tasks import TaskThread
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         self._scores: ProblemScores | None = None
         self._pending_preds: tuple[VideoPredictions, ProblemScores] | None = None
         self._retired: list[FrameLoader] = []
-        self._tasks = LatestTasks(self)
+        self._tasks = LatestRunner(self)
         self._predict_job_id: int | None = None
         self._waiting_for_frame = False
         self._runs: list[tuple[Path, str]] = []

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.config.schema import SchemaField
+from pose_gui import dialogs
 
 EMPTY_TEXT = "(empty)"
 INT_LIMIT = 2**31 - 1
@@ -278,16 +278,6 @@ class TextEditor(FieldEditor):
         return None if (self.optional and not text) else text
 
 
-def _ask_directory(parent: QWidget, title: str, start: str) -> str:
-    """Ask for a folder (a function of its own so tests can replace it)."""
-    return QFileDialog.getExistingDirectory(parent, title, start)
-
-
-def _ask_file(parent: QWidget, title: str, start: str) -> str:
-    """Ask for a file (a function of its own so tests can replace it)."""
-    return QFileDialog.getOpenFileName(parent, title, start)[0]
-
-
 class PathEditor(TextEditor):
     """A path as text plus a Browse button (a folder or a file picker)."""
 
@@ -303,9 +293,9 @@ class PathEditor(TextEditor):
     def _on_browse_clicked(self) -> None:
         title = f"Choose {self.field.metadata.get('title', self.key)}"
         start = self.line.text() or self.base_dir
-        chosen = _ask_directory(self, title, start) if self.is_dir else _ask_file(self, title, start)
-        if chosen:
-            self.line.setText(chosen)
+        chosen = dialogs.ask_directory(self, title, start) if self.is_dir else dialogs.ask_open_file(self, title, start)
+        if chosen is not None:
+            self.line.setText(str(chosen))
             self._emit()
 
 

@@ -17,8 +17,8 @@ from pytestqt.qtbot import QtBot
 from pose_core.errors import DataError
 from pose_core.io.predictions import write_predictions_csv
 from pose_core.project import Project
+from pose_gui import dialogs
 from pose_gui.models.state import AppState
-from pose_gui.views.review import jobs
 from pose_gui.views.video_review import VideoReviewPane
 
 LOW_FRAME, JUMP_FRAME = 10, 20
@@ -234,7 +234,7 @@ def test_export_frame_png_with_overlays(
     open_all(qtbot, pane, shared)
     go_to(qtbot, pane, 6)
     out = tmp_path / "frame6.png"
-    monkeypatch.setattr(jobs, "ask_save_path", lambda *args: out)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *args: out)
     qtbot.mouseClick(pane.inspect.export_png_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(out.is_file, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: not pane.is_loading(), timeout=TIMEOUT_MS)
@@ -253,7 +253,7 @@ def test_export_clip_of_a_frame_range(
     pane.inspect.clip_start.setValue(5)
     pane.inspect.clip_stop.setValue(14)
     out = tmp_path / "clip.mp4"
-    monkeypatch.setattr(jobs, "ask_save_path", lambda *args: out)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *args: out)
     qtbot.mouseClick(pane.inspect.export_clip_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: out.is_file() and not pane.is_loading() and not pane.state.is_busy, timeout=TIMEOUT_MS)
     assert probe_video(out).n_frames == 10

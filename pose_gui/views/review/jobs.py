@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QLabel
 
 from pose_core.errors import DataError
+from pose_gui import dialogs
 from pose_gui.style import keypoint_colors
 from pose_gui.views.review.export import export_clip, export_frame_png
 from pose_gui.workers.predict_job import PredictJob
@@ -25,12 +26,6 @@ if TYPE_CHECKING:
     from pose_gui.views.review.inspect_panel import InspectPanel
     from pose_gui.views.review.sources import SourceBar
     from pose_gui.workers.tasks import TaskThread
-
-
-def ask_save_path(parent: QWidget | None, title: str, suggested: Path, file_filter: str) -> Path | None:
-    """Ask where to save a file (tests replace this function)."""
-    path, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
-    return Path(path) if path else None
 
 
 class ReviewJobsMixin:
@@ -95,7 +90,7 @@ class ReviewJobsMixin:
         if self.current_image is None or self.video_info is None:
             return
         suggested = self.video_info.path.with_name(f"{self.video_info.path.stem}_frame{self.shown_frame_idx}.png")
-        path = ask_save_path(
+        path = dialogs.ask_save_path(
             self,  # type: ignore[arg-type]
             "Export frame",
             suggested,
@@ -119,7 +114,7 @@ class ReviewJobsMixin:
             return
         start, stop = self.inspect.clip_range()
         suggested = self.video_info.path.with_name(f"{self.video_info.path.stem}_{start}-{stop - 1}_labeled.mp4")
-        path = ask_save_path(
+        path = dialogs.ask_save_path(
             self,  # type: ignore[arg-type]
             "Export labelled clip",
             suggested,
