@@ -145,6 +145,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Quit PoseDesk (asks first while a job runs)", separator_before=True,
     ),
     ActionSpec(
+        "help.user_guide", "&User Guide", "Help", lambda w: w.show_help("guide"), QKeySequence.StandardKey.HelpContents,
+        "What each pane is for, and the loop: label, train, review, fix",
+    ),
+    ActionSpec(
+        "help.shortcuts", "&Keyboard Shortcuts", "Help", lambda w: w.show_help("shortcuts"), "Ctrl+/",
+        "Every keyboard shortcut of the window and of each pane",
+    ),
+    ActionSpec(
         "help.check", "System &Check", "Help", lambda w: w.show_system_check(), None,
         "Check that this computer can run PoseDesk's window",
     ),
@@ -152,6 +160,39 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "help.about", "&About PoseDesk", "Help", lambda w: w.show_about(), None, "Version and licence",
     ),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PaneShortcut:
+    """A key a pane answers while it has the focus (Help > Keyboard shortcuts lists it).
+
+    Attributes:
+        id: Stable name (``review.play``).
+        keys: Key sequence (``Shift+Right``).
+        title: What it does, as the help lists it.
+    """
+
+    id: str
+    keys: str
+    title: str
+
+
+REVIEW_SHORTCUTS: tuple[PaneShortcut, ...] = (
+    PaneShortcut("review.play", "Space", "Play / pause"),
+    PaneShortcut("review.next_frame", "Right", "Next frame"),
+    PaneShortcut("review.previous_frame", "Left", "Previous frame"),
+    PaneShortcut("review.forward_10", "Shift+Right", "10 frames forward"),
+    PaneShortcut("review.back_10", "Shift+Left", "10 frames back"),
+    PaneShortcut("review.first_frame", "Home", "First frame"),
+    PaneShortcut("review.last_frame", "End", "Last frame"),
+    PaneShortcut("review.next_problem", "N", "Next problem frame"),
+    PaneShortcut("review.previous_problem", "P", "Previous problem frame"),
+    PaneShortcut("review.faster", "]", "Play faster"),
+    PaneShortcut("review.slower", "[", "Play slower"),
+    PaneShortcut("review.go_to_frame", "Ctrl+G", "Go to frame (type its number)"),
+    PaneShortcut("review.export_png", "Ctrl+Shift+S", "Export the frame on screen as a PNG"),
+    PaneShortcut("review.fit", "F", "Fit the frame in the view (after zooming)"),
+)
 
 
 def action_spec(action_id: str) -> ActionSpec:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QTabWidget, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMenu, QTabWidget, QToolBar, QVBoxLayout, QWidget
 
 from pose_core.errors import DataError, PoseDeskError
 from pose_gui import __version__, dialogs
@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False  # set by shutdown(): no more panes are built
         self._latest = LatestRunner(self)  # opening a project or a model folder: the latest request wins
         self._after_first_paint: list[Callable[[], None]] = []
+        self.help_pages: dict[str, QDialog] = {}
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build_tabs()
@@ -207,6 +208,10 @@ class MainWindow(QMainWindow):
     def pane_names(self) -> list[str]:
         """Names of the registered panes, in tab order."""
         return [spec.name for spec in self._specs]
+
+    def pane_specs(self) -> list[PaneSpec]:
+        """The registered panes, in tab order."""
+        return list(self._specs)
 
     def pane(self, name: str) -> QWidget | None:
         """The pane ``name``, built now if it was not yet; None if it is not registered or failed to build."""
@@ -508,6 +513,22 @@ class MainWindow(QMainWindow):
                 action.setEnabled(spec.enabled_when(self.state))
 
     # ------------------------------------------------------------------ help
+
+    def show_help(self, page: str) -> QDialog:
+        """Show Help page ``page`` (``guide`` or ``shortcuts``) in its own window, generated now."""
+        from pose_gui.views.help import HelpPage, shortcut_rows, shortcuts_html, user_guide_html
+
+        if page == "shortcuts":
+            title, text = "Keyboard shortcuts", shortcuts_html(shortcut_rows(self))
+        else:
+            title, text = "PoseDesk user guide", user_guide_html(self)
+        old = self.help_pages.pop(page, None)
+        if old is not None:
+            old.close()
+        dialog = HelpPage(title, text, self)
+        self.help_pages[page] = dialog
+        dialog.show()
+        return dialog
 
     def show_system_check(self) -> None:
         """Show what ``posedesk --check`` finds (display, Qt libraries)."""

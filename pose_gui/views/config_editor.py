@@ -67,6 +67,9 @@ CHECK_DELAY_MS = 120  # the config is checked this long after the last form edit
 _LINE_RE = re.compile(r"at line (\d+), column (\d+)")
 
 
+PROBLEMS_HEIGHT_PX = 88  # four problems; a longer list scrolls (a fixed height: the form below never jumps)
+
+
 class ConfigEditorPane(QWidget):
     """The Config pane (see the module docstring).
 
@@ -125,10 +128,15 @@ class ConfigEditorPane(QWidget):
         page.addWidget(self._build_banner())
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 4)  # one or two lines: no jump
         page.addWidget(self.status)
         self.problems = QListWidget()
         self.problems.setToolTip("Click a problem to go to its field")
         self.problems.itemClicked.connect(self._on_problems_item_clicked)
+        self.problems.setFixedHeight(PROBLEMS_HEIGHT_PX)
+        policy = self.problems.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its space is kept: the form does not jump when a problem shows
+        self.problems.setSizePolicy(policy)
         page.addWidget(self.problems)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_form(), "Form")
@@ -158,7 +166,10 @@ class ConfigEditorPane(QWidget):
         self.save_button.setToolTip("Show what changed, then write config.yaml (Ctrl+S)")
         self.save_button.setShortcut("Ctrl+S")
         self.save_button.clicked.connect(self._on_save_clicked)
-        for widget in (QLabel("Preset:"), self.preset_combo, self.preset_button, self.revert_button, self.save_button):
+        self.preset_match = QLabel()
+        self.preset_match.setToolTip("Which preset's settings this config has now")
+        widgets = (QLabel("Preset:"), self.preset_combo, self.preset_match, self.preset_button)
+        for widget in (*widgets, self.revert_button, self.save_button):
             header.addWidget(widget)
         return header
 
@@ -544,7 +555,7 @@ class ConfigEditorPane(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, key)
                 item.setForeground(QColor(ERROR_COLOR))
                 self.problems.addItem(item)
-        self.problems.setFixedHeight(min(96, 8 + 20 * self.problems.count()))
+        self.problems.setFixedHeight(PROBLEMS_HEIGHT_PX)
         self.problems.setVisible(bool(by_key))
         self._show_yaml_problem(by_key)
         self._show_status()
@@ -602,6 +613,23 @@ class ConfigEditorPane(QWidget):
         self.save_button.setEnabled(doc.is_dirty and self.is_valid())
         self.revert_button.setEnabled(doc.is_dirty)
         self.preset_button.setEnabled(doc.syntax_error is None)
+        self._show_matching_preset()
+
+    def _show_matching_preset(self) -> None:
+        """Say which preset (if any) the edited config matches, and select it in the preset box."""
+        from pose_core.config.presets import PRESETS, preset_changes
+
+        doc = self.document
+        if doc is None or doc.syntax_error is not None:
+            self.preset_match.setText("")
+            return
+        try:
+            matching = [preset.name for preset in PRESETS if not preset_changes(doc.data, preset)]
+        except Exception:  # noqa: BLE001 - an edit the presets cannot read matches none
+            matching = []
+        self.preset_match.setText(f"(config matches {matching[0]})" if matching else "(no preset matches)")
+        if matching:
+            self.preset_combo.setCurrentText(matching[0])
 
     def _on_problems_item_clicked(self, item: QListWidgetItem) -> None:
         key = str(item.data(Qt.ItemDataRole.UserRole))

@@ -90,6 +90,7 @@ class TrainingMonitorPane(QWidget):
         self.session = TrainingSession(state, self)
         self.rows: list[RunRow] = []
         self._shown_run: Path | None = None
+        self._resume_choice: str | None = None  # "configured" / "more" once the user picked one for this run
         self._tasks = LatestRunner(self)
         self._redraw_timer = QTimer(self)  # one redraw per batch of events
         self._redraw_timer.setSingleShot(True)
@@ -157,7 +158,7 @@ class TrainingMonitorPane(QWidget):
         self.resume_epochs.setPrefix("+")
         self.resume_epochs.setToolTip("Epochs to add when resuming by more epochs")
         self.resume_epochs.valueChanged.connect(self._on_resume_epochs_value_changed)
-        self.resume_target.currentIndexChanged.connect(lambda _i: self._update_resume_controls())
+        self.resume_target.currentIndexChanged.connect(self._on_resume_target_current_index_changed)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected run (same folder, its curves continue)")
         self.tensorboard_button = QPushButton("Open in TensorBoard")
@@ -472,6 +473,7 @@ class TrainingMonitorPane(QWidget):
         self.plots.set_runs([(run_name(job.run_dir), history)])
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
+        self._resume_choice = None  # each run starts with its own default
         if run_dir is None:
             self._shown_run = None
             self.plots.set_runs([])
@@ -579,6 +581,10 @@ class TrainingMonitorPane(QWidget):
         if self._shown_run is not None and max_epochs is not None:
             self.resume_training(self._shown_run, max_epochs)
 
+    def _on_resume_target_current_index_changed(self, _index: int) -> None:
+        self._resume_choice = self.resume_target.currentData()
+        self._update_resume_controls()
+
     def _on_resume_epochs_value_changed(self, value: int) -> None:
         self.resume_epochs.setSuffix(" epoch" if value == 1 else " epochs")
         self._update_resume_controls()
@@ -588,7 +594,7 @@ class TrainingMonitorPane(QWidget):
         row = self._row(self._shown_run)
         configured = row.configured_epochs if row is not None else None
         done = row.epochs if row is not None and row.epochs is not None else 0
-        wanted = self.resume_target.currentData() or ("configured" if configured and configured > done else "more")
+        wanted = self._resume_choice or ("configured" if configured and configured > done else "more")
         self.resume_target.blockSignals(True)
         self.resume_target.clear()
         if configured is not None and configured > done:

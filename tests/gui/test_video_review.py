@@ -220,7 +220,7 @@ def test_compare_two_runs(qtbot: QtBot, pane: VideoReviewPane, shared: Setup) ->
     index = pane.sources.compare_combo.findData(str(other))
     pane.sources.compare_combo.setCurrentIndex(index)
     pane.sources.compare_combo.activated.emit(index)
-    qtbot.waitUntil(lambda: pane.compare is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: pane.session.compare is not None, timeout=TIMEOUT_MS)
     go_to(qtbot, pane, 7)
     x, y = pane.view.compare_item.getData()
     np.testing.assert_allclose(np.column_stack([x, y]), other_preds[7, :, :2], atol=1e-3)
@@ -240,7 +240,7 @@ def test_export_frame_png_with_overlays(
     qtbot.waitUntil(lambda: not pane.is_loading(), timeout=TIMEOUT_MS)
     saved = cv2.imread(str(out))
     x, y = np.round(shared.preds[6, 0, :2]).astype(int)
-    color = pane._colors_bgr()[0]
+    color = pane.exports._colors_bgr()[0]
     assert np.abs(saved[y, x].astype(int) - np.array(color)).max() < 40  # keypoint 0 drawn in its colour
 
 
