@@ -50,6 +50,7 @@ from pose_gui.style import STATUS_COLORS
 from pose_gui.views.cluster_controls import ClusterControls
 from pose_gui.views.loss_plots import LossPlots
 from pose_gui.views.training_parts import (
+    HISTORY_COLUMN_TIPS,
     HISTORY_COLUMNS,
     PHASE_TEXT,
     STALE_COLOR,
@@ -130,9 +131,9 @@ class TrainingMonitorPane(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_plot_area())
         splitter.addWidget(self._build_side_tabs())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([700, 560])  # the history's columns fit at the default window width
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([520, 760])  # the history's columns fit at the default window width
         layout.addWidget(splitter, 1)
         self.update_buttons()
 
@@ -151,6 +152,7 @@ class TrainingMonitorPane(QWidget):
         ):
             button.setIcon(self.style().standardIcon(pixmap))
         self.resume_target = QComboBox()
+        self.resume_target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.resume_target.setToolTip("How long the resumed run trains")
         self.resume_epochs = QSpinBox()
         self.resume_epochs.setRange(1, 10000)
@@ -233,6 +235,10 @@ class TrainingMonitorPane(QWidget):
         layout = QVBoxLayout(history)
         self.history_table = QTableWidget(0, len(HISTORY_COLUMNS))
         self.history_table.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        for col, name in enumerate(HISTORY_COLUMNS):
+            header_item = self.history_table.horizontalHeaderItem(col)
+            if header_item is not None and name in HISTORY_COLUMN_TIPS:
+                header_item.setToolTip(HISTORY_COLUMN_TIPS[name])
         self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -659,6 +665,13 @@ class TrainingMonitorPane(QWidget):
             return False, f"A {row.status} run cannot be resumed; start a new run instead"
         if not row.has_checkpoint:
             return False, "This run saved no checkpoint (it never finished an epoch); start a new run instead"
+        p = row.history.progress
+        if row.status != "finished" and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
+            return True, (
+                f"Continue the selected run from its last checkpoint. It stopped in epoch {p.epoch + 1} at step "
+                f"{p.step}/{p.steps_per_epoch}: the resumed run starts after the epoch of that checkpoint, so the "
+                "rest of the interrupted epoch is not trained again."
+            )
         return True, "Continue the selected run (same folder, its curves continue) from its last checkpoint"
 
 

@@ -34,10 +34,16 @@ HISTORY_COLUMNS = (
     "Started",
     "Duration",
     "Epochs",
-    "Best train loss",
-    "Best val loss",
-    "Test error (px)",
+    "Train loss",
+    "Val loss",
+    "Test px",
 )
+HISTORY_COLUMN_TIPS = {
+    "Run": "The run folder, outputs/<date>/<time>",
+    "Train loss": "Lowest training loss of an epoch",
+    "Val loss": "Lowest validation loss of an epoch",
+    "Test px": "Mean pixel error on the test frames",
+}
 PHASE_TEXT = {
     "starting": "Starting",
     "waiting": "Waiting for the run to start",
@@ -113,7 +119,9 @@ def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Calla
         )  # fmt: skip
         for col, text in enumerate(values):
             item = QTableWidgetItem(text)
-            item.setToolTip(str(row.path))
+            item.setToolTip(
+                f"{row.path}\nTrained with {row.path / 'config.yaml'} (the config as saved when it started)"
+            )
             if col == 1:
                 item.setForeground(QColor(ROW_STATUS_COLORS.get(status, "#000000")))
             table.setItem(i, col, item)
