@@ -241,8 +241,8 @@ class ReviewSession(QObject):
         job.ended.connect(self._on_predict_job_ended)
         self.predict_job = job
         self._predict_job_id = self.state.add_job(f"Predicting {video.name} with run {run_dir.name}")
-        self.predict_running_changed.emit(True)
         job.start()
+        self.predict_running_changed.emit(True)
         return True
 
     def cancel_prediction(self) -> None:

@@ -423,8 +423,11 @@ class VideoReviewPane(QWidget):
 
     def _on_session_predict_running_changed(self, running: bool) -> None:
         self.sources.set_job_running(running)
-        if running:
+        job = self.session.predict_job
+        if running and job is not None:
             self.sources.progress.setFormat("Starting (loading the model)…")
+            self._show(self.preds_message, f"Predicting {job.video_path.name} with run {job.run_dir.parent.name}/"
+                       f"{job.run_dir.name}: the points appear here when it is done.", error=False)  # fmt: skip
         self._update_predict_button()
 
     def _update_predict_button(self) -> None:

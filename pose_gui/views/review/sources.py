@@ -64,7 +64,8 @@ class SourceBar(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_clicked)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        self.progress.setMinimumWidth(340)  # "Predicting 120/994 frames · 85 frames/s · ETA 0:10" fits
+        self.progress.setMaximumWidth(420)
         self.set_job_running(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
