@@ -67,7 +67,8 @@ CHECK_DELAY_MS = 120  # the config is checked this long after the last form edit
 _LINE_RE = re.compile(r"at line (\d+), column (\d+)")
 
 
-PROBLEMS_HEIGHT_PX = 88  # four problems; a longer list scrolls (a fixed height: the form below never jumps)
+PROBLEMS_HEIGHT_PX = 62  # three problems; a longer list scrolls (a fixed height: the form below never jumps)
+NO_PROBLEMS_TEXT = "No problems found in this config."
 
 
 class ConfigEditorPane(QWidget):
@@ -134,9 +135,6 @@ class ConfigEditorPane(QWidget):
         self.problems.setToolTip("Click a problem to go to its field")
         self.problems.itemClicked.connect(self._on_problems_item_clicked)
         self.problems.setFixedHeight(PROBLEMS_HEIGHT_PX)
-        policy = self.problems.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)  # its space is kept: the form does not jump when a problem shows
-        self.problems.setSizePolicy(policy)
         page.addWidget(self.problems)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_form(), "Form")
@@ -555,8 +553,11 @@ class ConfigEditorPane(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, key)
                 item.setForeground(QColor(ERROR_COLOR))
                 self.problems.addItem(item)
-        self.problems.setFixedHeight(PROBLEMS_HEIGHT_PX)
-        self.problems.setVisible(bool(by_key))
+        if not by_key:  # the list keeps its place (the form below never jumps) and says so
+            item = QListWidgetItem(NO_PROBLEMS_TEXT)
+            item.setForeground(QColor("#5f6368"))
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.problems.addItem(item)
         self._show_yaml_problem(by_key)
         self._show_status()
 
@@ -594,7 +595,9 @@ class ConfigEditorPane(QWidget):
         doc = self.document
         if doc is None:
             return
-        n_problems = self.problems.count()
+        n_problems = sum(  # the "no problems" line has no key
+            1 for i in range(self.problems.count()) if self.problems.item(i).data(Qt.ItemDataRole.UserRole)
+        )
         checking = self._checked_generation != self._generation
         if checking:
             text, style = "Checking the config…", ""
@@ -632,6 +635,8 @@ class ConfigEditorPane(QWidget):
             self.preset_combo.setCurrentText(matching[0])
 
     def _on_problems_item_clicked(self, item: QListWidgetItem) -> None:
+        if item.data(Qt.ItemDataRole.UserRole) is None:
+            return  # the "no problems" line
         key = str(item.data(Qt.ItemDataRole.UserRole))
         row = self.rows.get(key)
         if row is None:
