@@ -12,10 +12,12 @@ reload or keep. Lightning Pose keys PoseDesk does not use are kept and listed as
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
@@ -620,16 +622,13 @@ class ConfigEditorPane(QWidget):
 
     def _show_matching_preset(self) -> None:
         """Say which preset (if any) the edited config matches, and select it in the preset box."""
-        from pose_core.config.presets import PRESETS, preset_changes
+        from pose_core.config.presets import PRESETS
 
         doc = self.document
         if doc is None or doc.syntax_error is not None:
             self.preset_match.setText("")
             return
-        try:
-            matching = [preset.name for preset in PRESETS if not preset_changes(doc.data, preset)]
-        except Exception:  # noqa: BLE001 - an edit the presets cannot read matches none
-            matching = []
+        matching = [preset.name for preset in PRESETS if _matches_preset(doc, preset.overrides)]
         self.preset_match.setText(f"(config matches {matching[0]})" if matching else "(no preset matches)")
         if matching:
             self.preset_combo.setCurrentText(matching[0])
@@ -796,3 +795,26 @@ class ConfigEditorPane(QWidget):
         self.banner.hide()
         self._update_title()
         self._show_status()
+
+
+@functools.cache
+def _schema_defaults() -> dict[str, Any]:
+    return {f.key: f.default for f in schema_fields()}
+
+
+def _matches_preset(doc: ConfigDocument, overrides: tuple[str, ...]) -> bool:
+    """True if every ``key=value`` of a preset holds in ``doc`` (a key not set counts as its default).
+
+    Cheap (no config merge): it runs after every check of the edits.
+    """
+    defaults = _schema_defaults()
+    for override in overrides:
+        key, _, text = override.partition("=")
+        try:
+            wanted = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return False
+        have = doc.value(key, defaults.get(key))
+        if have != wanted and not (isinstance(have, list | tuple) and list(have) == wanted):
+            return False
+    return True

@@ -214,7 +214,7 @@ def test_export_dialog_previews_writes_and_attaches(
     qtbot.waitUntil(lambda: "#SBATCH --gres=gpu:1" in dialog.previews["job.sbatch"].toPlainText(), timeout=20_000)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     # written at once, or as soon as the config check the click's focus change started has ended
-    qtbot.waitUntil(lambda: (dest / "train.sh").is_file() and not dialog.isVisible(), timeout=20_000)
+    qtbot.waitUntil(lambda: (dest / "train.sh").is_file() and pane.cluster.export_dialog is None, timeout=20_000)
     assert (dest / "job.sbatch").is_file()
     qtbot.waitUntil(
         lambda: isinstance(pane.session.job, AttachedRun) and pane.session.job.run_dir == dest, timeout=10_000
