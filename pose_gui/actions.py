@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QStyle, QWidget
+from PySide6.QtWidgets import QStyle
 
-from pose_core.video.formats import video_file_patterns
+from pose_gui import dialogs
 from pose_gui.models.state import AppState
 
 if TYPE_CHECKING:
     from pose_gui.main_window import MainWindow
 
-VIDEO_FILTER = f"Videos ({video_file_patterns()});;All files (*)"
 Shortcut = str | QKeySequence.StandardKey | None
 
 
@@ -62,34 +60,22 @@ class ActionSpec:
     separator_before: bool = False
 
 
-def ask_directory(parent: QWidget, title: str, start: Path | None = None) -> Path | None:
-    """Ask for a folder; None if cancelled."""
-    folder = QFileDialog.getExistingDirectory(parent, title, str(start or Path.home()))
-    return Path(folder) if folder else None
-
-
-def ask_video_files(parent: QWidget, title: str) -> list[Path]:
-    """Ask for video files; [] if cancelled."""
-    paths, _ = QFileDialog.getOpenFileNames(parent, title, str(Path.home()), VIDEO_FILTER)
-    return [Path(p) for p in paths]
-
-
 def _open_project(window: MainWindow) -> None:
     start = window.state.project.root.parent if window.state.project is not None else None
-    folder = ask_directory(window, "Open a project folder (Lightning Pose or DeepLabCut)", start)
+    folder = dialogs.ask_directory(window, "Open a project folder (Lightning Pose or DeepLabCut)", start)
     if folder is not None:
         window.open_project(folder)
 
 
 def _open_model_folder(window: MainWindow) -> None:
     start = window.state.project.outputs_dir if window.state.project is not None else None
-    folder = ask_directory(window, "Open a Lightning Pose model folder (outputs/DATE/TIME)", start)
+    folder = dialogs.ask_directory(window, "Open a Lightning Pose model folder (outputs/DATE/TIME)", start)
     if folder is not None:
         window.open_model_folder(folder)
 
 
 def _add_videos(window: MainWindow) -> None:
-    paths = ask_video_files(window, "Add videos to the project")
+    paths = dialogs.ask_video_files(window, "Add videos to the project")
     if paths:
         window.add_videos(paths)
 
@@ -159,6 +145,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Quit PoseDesk (asks first while a job runs)", separator_before=True,
     ),
     ActionSpec(
+        "help.user_guide", "&User Guide", "Help", lambda w: w.show_help("guide"), QKeySequence.StandardKey.HelpContents,
+        "What each pane is for, and the loop: label, train, review, fix",
+    ),
+    ActionSpec(
+        "help.shortcuts", "&Keyboard Shortcuts", "Help", lambda w: w.show_help("shortcuts"), "Ctrl+/",
+        "Every keyboard shortcut of the window and of each pane",
+    ),
+    ActionSpec(
         "help.check", "System &Check", "Help", lambda w: w.show_system_check(), None,
         "Check that this computer can run PoseDesk's window",
     ),
@@ -166,6 +160,39 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "help.about", "&About PoseDesk", "Help", lambda w: w.show_about(), None, "Version and licence",
     ),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PaneShortcut:
+    """A key a pane answers while it has the focus (Help > Keyboard shortcuts lists it).
+
+    Attributes:
+        id: Stable name (``review.play``).
+        keys: Key sequence (``Shift+Right``).
+        title: What it does, as the help lists it.
+    """
+
+    id: str
+    keys: str
+    title: str
+
+
+REVIEW_SHORTCUTS: tuple[PaneShortcut, ...] = (
+    PaneShortcut("review.play", "Space", "Play / pause"),
+    PaneShortcut("review.next_frame", "Right", "Next frame"),
+    PaneShortcut("review.previous_frame", "Left", "Previous frame"),
+    PaneShortcut("review.forward_10", "Shift+Right", "10 frames forward"),
+    PaneShortcut("review.back_10", "Shift+Left", "10 frames back"),
+    PaneShortcut("review.first_frame", "Home", "First frame"),
+    PaneShortcut("review.last_frame", "End", "Last frame"),
+    PaneShortcut("review.next_problem", "N", "Next problem frame"),
+    PaneShortcut("review.previous_problem", "P", "Previous problem frame"),
+    PaneShortcut("review.faster", "]", "Play faster"),
+    PaneShortcut("review.slower", "[", "Play slower"),
+    PaneShortcut("review.go_to_frame", "Ctrl+G", "Go to frame (type its number)"),
+    PaneShortcut("review.export_png", "Ctrl+Shift+S", "Export the frame on screen as a PNG"),
+    PaneShortcut("review.fit", "F", "Fit the frame in the view (after zooming)"),
+)
 
 
 def action_spec(action_id: str) -> ActionSpec:

@@ -1,9 +1,11 @@
-"""Message dialogs: errors (message + details), warnings, yes/no confirmations.
+"""Every dialog PoseDesk asks or tells through: errors, warnings, questions, and file pickers.
 
 Everything that tells the user about a problem goes through :func:`show_error` or
-:func:`show_warnings`, and every question through :func:`confirm`; callers use them as
-``dialogs.show_error(...)`` so tests can replace them (no modal dialog ever waits in CI), and
-:func:`set_interactive` (False) turns them into lines on stderr for ``--screenshot`` runs.
+:func:`show_warnings`, every question through :func:`confirm` or :func:`ask_choice`, and every
+file or folder picker through :func:`ask_directory`, :func:`ask_open_file`,
+:func:`ask_open_files` or :func:`ask_save_path`. Callers use them as ``dialogs.ask_directory(...)``
+(looked up at call time) so tests can replace them (no modal dialog ever waits in CI), and
+:func:`set_interactive` (False) turns the message dialogs into lines on stderr for ``--screenshot`` runs.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from pose_core.errors import ConfigError, DataError, PoseDeskError
 
@@ -122,3 +125,71 @@ def confirm(parent: QWidget | None, title: str, question: str, accept_text: str 
     box.setDefaultButton(cancel)
     box.exec()
     return box.clickedButton() is accept
+
+
+def ask_choice(parent: QWidget | None, title: str, question: str, choices: Sequence[str]) -> str | None:
+    """Ask a question with several answers (e.g. "Save and train" / "Train the saved config"); Cancel is added.
+
+    Args:
+        parent: Window the dialog belongs to.
+        title: Window title.
+        question: The question, saying what each answer does.
+        choices: Button texts, the first is the default.
+
+    Returns:
+        The chosen text, or None if cancelled (or not interactive).
+    """
+    if not _state["interactive"]:
+        return None
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.NoButton, parent)
+    buttons = [box.addButton(text, QMessageBox.ButtonRole.AcceptRole) for text in choices]
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    if buttons:
+        box.setDefaultButton(buttons[0])
+    box.exec()
+    clicked = box.clickedButton()
+    return next((text for text, button in zip(choices, buttons, strict=True) if button is clicked), None)
+
+
+# ---------------------------------------------------------------------- file and folder pickers
+
+
+def video_filter() -> str:
+    """The file-type filter of video pickers, from the project's one list of video extensions."""
+    from pose_core.video.formats import video_file_patterns
+
+    return f"Videos ({video_file_patterns()});;All files (*)"
+
+
+def ask_directory(parent: QWidget | None, title: str, start: Path | str | None = None) -> Path | None:
+    """Ask for a folder; None if cancelled."""
+    folder = QFileDialog.getExistingDirectory(parent, title, str(start or Path.home()))
+    return Path(folder) if folder else None
+
+
+def ask_open_file(
+    parent: QWidget | None, title: str, start: Path | str | None = None, file_filter: str = ""
+) -> Path | None:
+    """Ask for one existing file; None if cancelled."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, str(start or Path.home()), file_filter)
+    return Path(path) if path else None
+
+
+def ask_open_files(
+    parent: QWidget | None, title: str, start: Path | str | None = None, file_filter: str = ""
+) -> list[Path]:
+    """Ask for existing files; [] if cancelled."""
+    paths, _ = QFileDialog.getOpenFileNames(parent, title, str(start or Path.home()), file_filter)
+    return [Path(p) for p in paths]
+
+
+def ask_video_files(parent: QWidget | None, title: str, start: Path | str | None = None) -> list[Path]:
+    """Ask for video files; [] if cancelled."""
+    return ask_open_files(parent, title, start, video_filter())
+
+
+def ask_save_path(parent: QWidget | None, title: str, suggested: Path, file_filter: str) -> Path | None:
+    """Ask where to save a file, starting at ``suggested`` (its folder is created if missing); None if cancelled."""
+    suggested.parent.mkdir(parents=True, exist_ok=True)
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
+    return Path(path) if path else None

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QTabWidget, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMenu, QTabWidget, QToolBar, QVBoxLayout, QWidget
 
 from pose_core.errors import DataError, PoseDeskError
 from pose_gui import __version__, dialogs
 from pose_gui.actions import ACTIONS, ActionSpec
 from pose_gui.models.state import AppState
 from pose_gui.style import ERROR_COLOR, app_icon
+from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
 if TYPE_CHECKING:
@@ -110,8 +111,9 @@ class MainWindow(QMainWindow):
         self._wizard: ProjectWizard | None = None
         self._shown_once = False
         self._shut_down = False  # set by shutdown(): no more panes are built
-        self._open_request = 0
+        self._latest = LatestRunner(self)  # opening a project or a model folder: the latest request wins
         self._after_first_paint: list[Callable[[], None]] = []
+        self.help_pages: dict[str, QDialog] = {}
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build_tabs()
@@ -207,6 +209,10 @@ class MainWindow(QMainWindow):
         """Names of the registered panes, in tab order."""
         return [spec.name for spec in self._specs]
 
+    def pane_specs(self) -> list[PaneSpec]:
+        """The registered panes, in tab order."""
+        return list(self._specs)
+
     def pane(self, name: str) -> QWidget | None:
         """The pane ``name``, built now if it was not yet; None if it is not registered or failed to build."""
         if name in self._panes or name in self._failed_panes:
@@ -262,7 +268,7 @@ class MainWindow(QMainWindow):
         """True while a pane or a background task is still loading."""
         checks = [getattr(pane, "is_loading", None) for pane in self._panes.values()]
         loading = any(callable(check) and check() for check in checks)
-        return loading or bool(self._tasks)  # a task leaves the list once its result was handled
+        return loading or bool(self._tasks) or self._latest.is_running()  # a task leaves the list once handled
 
     # ------------------------------------------------------------------ projects
 
@@ -289,18 +295,10 @@ class MainWindow(QMainWindow):
         self, folder: Path, read: Callable[[Path], Any], show: Callable[[Any], None], message: str, error_title: str
     ) -> TaskThread:
         """Read ``folder`` with ``read`` in a thread, then ``show`` the result unless a later opening was asked for."""
-        self._open_request += 1
-        request = self._open_request
         self.state.post_message(message, 0)
-
-        def show_if_latest(result: Any) -> None:
-            if request == self._open_request:
-                show(result)
-
-        return self.run_task(
-            f"Opening {folder.name}", read, folder, on_success=show_if_latest, error_title=error_title,
-            counts_as_job=False,
-        )  # fmt: skip
+        return self._latest.run(
+            "open", read, folder, on_success=show, on_error=lambda error: dialogs.show_error(self, error, error_title)
+        )
 
     def set_project(self, project: Project, problems: list[PoseDeskError] | None = None) -> None:
         """Make ``project`` the open project, remember it, and show its non-fatal problems.
@@ -516,6 +514,22 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ help
 
+    def show_help(self, page: str) -> QDialog:
+        """Show Help page ``page`` (``guide`` or ``shortcuts``) in its own window, generated now."""
+        from pose_gui.views.help import HelpPage, shortcut_rows, shortcuts_html, user_guide_html
+
+        if page == "shortcuts":
+            title, text = "Keyboard shortcuts", shortcuts_html(shortcut_rows(self))
+        else:
+            title, text = "PoseDesk user guide", user_guide_html(self)
+        old = self.help_pages.pop(page, None)
+        if old is not None:
+            old.close()
+        dialog = HelpPage(title, text, self)
+        self.help_pages[page] = dialog
+        dialog.show()
+        return dialog
+
     def show_system_check(self) -> None:
         """Show what ``posedesk --check`` finds (display, Qt libraries)."""
         from pose_gui.check import static_problems
@@ -636,6 +650,7 @@ class MainWindow(QMainWindow):
             self._wizard.shutdown()
         for task in list(self._tasks):
             stop_thread(task)
+        self._latest.shutdown()
 
 
 def _prepare_example_project() -> Path:

@@ -56,6 +56,7 @@ class EventCallback(pl.Callback):
         self._rate_images = 0
         self._sums: dict[str, float] = defaultdict(float)
         self._counts: dict[str, int] = defaultdict(int)
+        self._epoch_lrs: dict[str, float] = {}
         self.images_per_s: float | None = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -75,6 +76,7 @@ class EventCallback(pl.Callback):
         self._epoch_images = 0
         self._sums.clear()
         self._counts.clear()
+        self._epoch_lrs = _learning_rates(trainer)  # the rates this epoch trains at (the scheduler steps at its end)
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -103,7 +105,7 @@ class EventCallback(pl.Callback):
             self.writer.emit(
                 "progress", epoch=trainer.current_epoch, step=batch_idx + 1, steps_per_epoch=steps,
                 global_step=trainer.global_step, images_per_s=self.images_per_s,
-                eta_s=self._eta_s(trainer, batch_idx, steps), metrics=metrics,
+                eta_s=self._eta_s(trainer, batch_idx, steps), metrics={**metrics, **self._epoch_lrs},
             )  # fmt: skip
 
     def _eta_s(self, trainer: pl.Trainer, batch_idx: int, steps: int) -> float | None:
@@ -119,13 +121,18 @@ class EventCallback(pl.Callback):
             return
         metrics = {k: self._sums[k] / self._counts[k] for k in self._sums if self._counts[k]}
         metrics.update(_scalar_metrics(dict(trainer.callback_metrics)))
-        for i, group in enumerate(trainer.optimizers[0].param_groups if trainer.optimizers else []):
-            metrics[f"lr_{i}" if i else "learning_rate"] = float(group["lr"])
+        metrics.update(self._epoch_lrs or _learning_rates(trainer))
         self.writer.emit(
             "epoch_end", epoch=trainer.current_epoch, global_step=trainer.global_step,
             epoch_time_s=time.perf_counter() - self._epoch_start_s, images_per_s=self.images_per_s,
             metrics=metrics,
         )  # fmt: skip
+
+
+def _learning_rates(trainer: pl.Trainer) -> dict[str, float]:
+    """The optimiser's learning rates now (``learning_rate``, then ``lr_1``... for further parameter groups)."""
+    groups = trainer.optimizers[0].param_groups if trainer.optimizers else []
+    return {f"lr_{i}" if i else "learning_rate": float(group["lr"]) for i, group in enumerate(groups)}
 
 
 class StopFileCallback(pl.Callback):

@@ -282,6 +282,8 @@ class RunRow:
         best_val_loss: Lowest per-epoch ``val_supervised_loss``.
         test_error_px: Mean pixel error on the test frames.
         history: The run's curves.
+        has_checkpoint: A ``last*.ckpt`` exists (the run can be resumed).
+        configured_epochs: The epoch count the run was configured for (``training.max_epochs``), if known.
     """
 
     path: Path
@@ -293,6 +295,8 @@ class RunRow:
     best_val_loss: float | None
     test_error_px: float | None
     history: LossHistory
+    has_checkpoint: bool = False
+    configured_epochs: int | None = None
 
     @property
     def name(self) -> str:
@@ -310,6 +314,7 @@ def scan_runs(project_root: Path) -> list[RunRow]:
         One row per run directory under ``outputs/*/*`` (Lightning Pose model folders included).
     """
     from pose_core.runs import list_runs
+    from pose_core.training.run import find_last_checkpoint
 
     rows = []
     for info in list_runs(Path(project_root)):
@@ -325,6 +330,8 @@ def scan_runs(project_root: Path) -> list[RunRow]:
                 best_val_loss=info.best_val_loss,
                 test_error_px=info.test_error_px,
                 history=history,
+                has_checkpoint=find_last_checkpoint(info.path) is not None,
+                configured_epochs=history.progress.max_epochs,
             )
         )
     return rows

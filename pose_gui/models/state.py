@@ -38,6 +38,7 @@ class AppState(QObject):
         error_reported(object, str): A pane reports an error (exception, title) for the error dialog.
         problems_reported(str, list): Non-fatal problems (title, list of PoseDeskError) for one warning dialog.
         message_posted(str, int): A status-bar message (text, timeout in ms; 0 = until replaced).
+        config_edits_changed(bool): The Config pane's edits became unsaved (True) or saved / reverted (False).
 
     Signals (intents, ``*_requested``; the main window acts on them):
         project_open_requested(object): Open this project folder (``Path``), or ask for one (None).
@@ -45,6 +46,7 @@ class AppState(QObject):
         example_open_requested(): Open the example project (generating it if needed).
         run_open_requested(object): Show this run directory in the training pane.
         video_open_requested(object): Show this video in the review pane.
+        config_save_requested(): Save the Config pane's edits now (without asking: the user was asked).
     """
 
     project_changed = Signal(object)
@@ -58,12 +60,14 @@ class AppState(QObject):
     error_reported = Signal(object, str)
     problems_reported = Signal(str, list)
     message_posted = Signal(str, int)
+    config_edits_changed = Signal(bool)
 
     project_open_requested = Signal(object)
     project_create_requested = Signal()
     example_open_requested = Signal()
     run_open_requested = Signal(object)
     video_open_requested = Signal(object)
+    config_save_requested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +79,7 @@ class AppState(QObject):
         self._jobs: dict[int, str] = {}
         self._job_ids = itertools.count(1)
         self._recent_projects: list[Path] = []
+        self._config_has_unsaved_edits = False
 
     # ------------------------------------------------------------------ read access
 
@@ -112,6 +117,11 @@ class AppState(QObject):
     def is_busy(self) -> bool:
         """True while at least one job runs (quitting then asks for confirmation)."""
         return bool(self._jobs)
+
+    @property
+    def config_has_unsaved_edits(self) -> bool:
+        """True while the Config pane holds edits of the project's config that are not saved."""
+        return self._config_has_unsaved_edits
 
     @property
     def recent_projects(self) -> list[Path]:
@@ -159,6 +169,23 @@ class AppState(QObject):
         if threshold != self._likelihood_threshold:
             self._likelihood_threshold = threshold
             self.threshold_changed.emit(threshold)
+
+    def set_config_has_unsaved_edits(self, unsaved: bool) -> None:
+        """Record whether the Config pane holds unsaved edits (the Config pane calls it)."""
+        if unsaved != self._config_has_unsaved_edits:
+            self._config_has_unsaved_edits = unsaved
+            self.config_edits_changed.emit(unsaved)
+
+    def request_config_save(self) -> bool:
+        """Ask the Config pane to save its edits now.
+
+        Returns:
+            True if no unsaved edits remain (saved, or there were none); False if they could not be
+            saved (invalid, or the file is not writable: the Config pane says why).
+        """
+        if self._config_has_unsaved_edits:
+            self.config_save_requested.emit()
+        return not self._config_has_unsaved_edits
 
     def set_recent_projects(self, folders: list[Path]) -> None:
         """Replace the recent-projects list (most recent first)."""

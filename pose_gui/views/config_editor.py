@@ -12,10 +12,12 @@ reload or keep. Lightning Pose keys PoseDesk does not use are kept and listed as
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
@@ -67,6 +69,10 @@ CHECK_DELAY_MS = 120  # the config is checked this long after the last form edit
 _LINE_RE = re.compile(r"at line (\d+), column (\d+)")
 
 
+PROBLEMS_HEIGHT_PX = 62  # three problems; a longer list scrolls (a fixed height: the form below never jumps)
+NO_PROBLEMS_TEXT = "No problems found in this config."
+
+
 class ConfigEditorPane(QWidget):
     """The Config pane (see the module docstring).
 
@@ -97,6 +103,7 @@ class ConfigEditorPane(QWidget):
         self._yaml_timer = self._single_shot(YAML_APPLY_DELAY_MS, self._apply_yaml_text)
         self._build()
         state.project_changed.connect(self._on_state_project_changed)
+        state.config_save_requested.connect(self._on_state_config_save_requested)
         self._on_state_project_changed(state.project)
 
     def _single_shot(self, delay_ms: int, slot: Any) -> QTimer:
@@ -124,10 +131,12 @@ class ConfigEditorPane(QWidget):
         page.addWidget(self._build_banner())
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 4)  # one or two lines: no jump
         page.addWidget(self.status)
         self.problems = QListWidget()
         self.problems.setToolTip("Click a problem to go to its field")
         self.problems.itemClicked.connect(self._on_problems_item_clicked)
+        self.problems.setFixedHeight(PROBLEMS_HEIGHT_PX)
         page.addWidget(self.problems)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_form(), "Form")
@@ -157,7 +166,10 @@ class ConfigEditorPane(QWidget):
         self.save_button.setToolTip("Show what changed, then write config.yaml (Ctrl+S)")
         self.save_button.setShortcut("Ctrl+S")
         self.save_button.clicked.connect(self._on_save_clicked)
-        for widget in (QLabel("Preset:"), self.preset_combo, self.preset_button, self.revert_button, self.save_button):
+        self.preset_match = QLabel()
+        self.preset_match.setToolTip("Which preset's settings this config has now")
+        widgets = (QLabel("Preset:"), self.preset_combo, self.preset_match, self.preset_button)
+        for widget in (*widgets, self.revert_button, self.save_button):
             header.addWidget(widget)
         return header
 
@@ -547,8 +559,11 @@ class ConfigEditorPane(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, key)
                 item.setForeground(QColor(ERROR_COLOR))
                 self.problems.addItem(item)
-        self.problems.setFixedHeight(min(96, 8 + 20 * self.problems.count()))
-        self.problems.setVisible(bool(by_key))
+        if not by_key:  # the list keeps its place (the form below never jumps) and says so
+            item = QListWidgetItem(NO_PROBLEMS_TEXT)
+            item.setForeground(QColor("#5f6368"))
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.problems.addItem(item)
         self._show_yaml_problem(by_key)
         self._show_status()
 
@@ -590,7 +605,9 @@ class ConfigEditorPane(QWidget):
         doc = self.document
         if doc is None:
             return
-        n_problems = self.problems.count()
+        n_problems = sum(  # the "no problems" line has no key
+            1 for i in range(self.problems.count()) if self.problems.item(i).data(Qt.ItemDataRole.UserRole)
+        )
         checking = self._checked_generation != self._generation
         if checking:
             text, style = "Checking the config…", ""
@@ -609,8 +626,24 @@ class ConfigEditorPane(QWidget):
         self.save_button.setEnabled(doc.is_dirty and self.is_valid())
         self.revert_button.setEnabled(doc.is_dirty)
         self.preset_button.setEnabled(doc.syntax_error is None)
+        self._show_matching_preset()
+
+    def _show_matching_preset(self) -> None:
+        """Say which preset (if any) the edited config matches, and select it in the preset box."""
+        from pose_core.config.presets import PRESETS
+
+        doc = self.document
+        if doc is None or doc.syntax_error is not None:
+            self.preset_match.setText("")
+            return
+        matching = [preset.name for preset in PRESETS if _matches_preset(doc, preset.overrides)]
+        self.preset_match.setText(f"(config matches {matching[0]})" if matching else "(no preset matches)")
+        if matching:
+            self.preset_combo.setCurrentText(matching[0])
 
     def _on_problems_item_clicked(self, item: QListWidgetItem) -> None:
+        if item.data(Qt.ItemDataRole.UserRole) is None:
+            return  # the "no problems" line
         key = str(item.data(Qt.ItemDataRole.UserRole))
         row = self.rows.get(key)
         if row is None:
@@ -632,6 +665,7 @@ class ConfigEditorPane(QWidget):
         else:
             dirty = doc.is_dirty or self.yaml_edit.toPlainText() != doc.saved_text
             self.title.setText(f"{doc.path}{'  ● modified' if dirty else ''}")
+        self.state.set_config_has_unsaved_edits(self.has_unsaved_edits())
         self._update_tab_title()
 
     def _update_tab_title(self) -> None:
@@ -661,6 +695,16 @@ class ConfigEditorPane(QWidget):
         intro = f"These changes will be written to {doc.path}:"
         if confirm_diff(self, "Save the config?", intro, doc.diff(), "Save"):
             self._write(doc)
+
+    def _on_state_config_save_requested(self) -> None:
+        """Save without the diff dialog (Train asked "Save and train"); invalid edits stay unsaved and say why."""
+        doc = self.document
+        if doc is None or not doc.is_dirty:
+            return
+        if not self.is_valid():
+            self._show_status()
+            return
+        self._write(doc)
 
     def _write(self, doc: ConfigDocument) -> None:
         try:
@@ -762,3 +806,26 @@ class ConfigEditorPane(QWidget):
         self.banner.hide()
         self._update_title()
         self._show_status()
+
+
+@functools.cache
+def _schema_defaults() -> dict[str, Any]:
+    return {f.key: f.default for f in schema_fields()}
+
+
+def _matches_preset(doc: ConfigDocument, overrides: tuple[str, ...]) -> bool:
+    """True if every ``key=value`` of a preset holds in ``doc`` (a key not set counts as its default).
+
+    Cheap (no config merge): it runs after every check of the edits.
+    """
+    defaults = _schema_defaults()
+    for override in overrides:
+        key, _, text = override.partition("=")
+        try:
+            wanted = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return False
+        have = doc.value(key, defaults.get(key))
+        if have != wanted and not (isinstance(have, list | tuple) and list(have) == wanted):
+            return False
+    return True

@@ -45,6 +45,7 @@ from pose_core.jobs import (
     write_job,
 )
 from pose_core.runs.layout import CONFIG_FILENAME
+from pose_gui import dialogs
 from pose_gui.style import ERROR_COLOR
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
@@ -264,10 +265,8 @@ class ExportJobDialog(QDialog):
         return self.attach_check.isChecked()
 
     def _on_browse_clicked(self) -> None:
-        from pose_gui import actions
-
         current = Path(self.dest_edit.text().strip() or str(self.project_root))
-        folder = actions.ask_directory(self, "Folder to create the run folder in", current.parent)
+        folder = dialogs.ask_directory(self, "Folder to create the run folder in", current.parent)
         if folder is not None:
             self.dest_edit.setText(str(folder / current.name))
 

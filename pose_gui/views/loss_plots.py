@@ -48,9 +48,22 @@ class LossPlots(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
 
     def set_runs(self, runs: list[tuple[str, LossHistory]]) -> None:
-        """Show these runs (label, history); one run = one colour per metric, several = one colour per run."""
+        """Show these runs (label, history); one run = one colour per metric, several = one colour per run.
+
+        Other runs than before clear the hover readout (it described the old ones).
+        """
+        if [label for label, _ in runs] != [label for label, _ in self.runs]:
+            self.clear_hover()
         self.runs = list(runs)
         self.redraw()
+
+    def clear_hover(self) -> None:
+        """Forget the hover readout and hide the cursor line."""
+        for line in self._cursor_lines.values():
+            line.setVisible(False)
+        self.hover_text = ""
+        if self.on_hover is not None:
+            self.on_hover("")
 
     def set_per_epoch(self, per_epoch: bool) -> None:
         """X axis: epochs (True) or global steps."""
@@ -148,22 +161,28 @@ class LossPlots(pg.GraphicsLayoutWidget):
                 return
 
     def _show_hover(self, group: str, x: float) -> None:
-        """Show the values of every curve of plot ``group`` nearest to ``x``."""
-        parts = []
-        nearest_x = None
+        """Show the values of every curve of plot ``group`` nearest to ``x``, each at its own step or epoch.
+
+        Per step, validation values exist only at each epoch's last step: a curve's value is named
+        with its own x when that differs from the x under the mouse.
+        """
+        unit = "epoch" if self.per_epoch else "step"
+        points = []
         for (label, g, metric), curve in self._curves.items():
             if g != group or curve.xData is None or not len(curve.xData):
                 continue
             idx = min(range(len(curve.xData)), key=lambda i: abs(curve.xData[i] - x))
-            nearest_x = curve.xData[idx]
             name = f"{label} · {metric}" if len(self.runs) > 1 else metric
-            parts.append(f"{name} = {curve.yData[idx]:.4g}")
-        if nearest_x is None:
+            points.append((float(curve.xData[idx]), name, float(curve.yData[idx])))
+        if not points:
             return
+        nearest_x = min(points, key=lambda p: abs(p[0] - x))[0]
+        parts = [
+            f"{name} = {y:.4g}" if px == nearest_x else f"{name} = {y:.4g} ({unit} {px:g})" for px, name, y in points
+        ]
         for g, line in self._cursor_lines.items():
             line.setVisible(g == group)
         self._cursor_lines[group].setValue(nearest_x)
-        unit = "epoch" if self.per_epoch else "step"
         self.hover_text = f"{unit} {nearest_x:g}: " + ", ".join(parts)
         if self.on_hover is not None:
             self.on_hover(self.hover_text)

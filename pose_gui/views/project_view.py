@@ -41,7 +41,8 @@ from pose_gui.models.state import AppState
 from pose_gui.models.videos import VideosTableModel
 from pose_gui.style import app_icon, bold_label, keypoint_colors
 from pose_gui.views.thumbnail_grid import MAX_THUMBNAILS, ThumbnailGrid
-from pose_gui.workers.tasks import TaskThread, stop_thread
+from pose_gui.workers.latest import LatestRunner
+from pose_gui.workers.tasks import stop_thread
 from pose_gui.workers.video_probe import VideoProbeWorker
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ if TYPE_CHECKING:
     from pose_core.runs import RunInfo
 
 RUNS_POLL_MS = 3000  # re-read the runs this often while one of them is running
+NO_RUNS_HINT = (
+    "No training runs yet. Next: check the settings in the Config pane (Ctrl+2), then press Train in the "
+    "Training pane (Ctrl+3). Each run appears here as an outputs/<date>/<time>/ folder; Help > User guide "
+    "describes the whole loop."
+)
 
 
 def _section(title: QLabel, body: QWidget, *extra: QWidget, footer: QWidget | None = None) -> QWidget:
@@ -165,7 +171,7 @@ class ProjectPage(QWidget):
         self._generation = 0
         self._video_errors: list[PoseDeskError] = []
         self._probe: VideoProbeWorker | None = None
-        self._runs_task: TaskThread | None = None
+        self._runs = LatestRunner(self)  # a read asked for while one runs replaces it (its answer may be stale)
         self._runs_timer = QTimer(self)
         self._runs_timer.setInterval(RUNS_POLL_MS)
         self._runs_timer.timeout.connect(self.refresh_runs)
@@ -278,7 +284,7 @@ class ProjectPage(QWidget):
         self.runs_view.sortByColumn(2, Qt.SortOrder.DescendingOrder)
         self.runs_view.setToolTip("Double-click a run to open it in the training pane")
         self.runs_view.doubleClicked.connect(self._on_runs_view_double_clicked)
-        self.runs_hint = QLabel("No training runs yet. Runs appear here as outputs/<date>/<time>/ folders.")
+        self.runs_hint = QLabel(NO_RUNS_HINT)
         self.runs_hint.setWordWrap(True)
         refresh = QPushButton("Refresh")
         refresh.setToolTip("Read the run folders again")
@@ -348,17 +354,21 @@ class ProjectPage(QWidget):
         self._state.report_problems("Some videos cannot be opened", errors)
 
     def refresh_runs(self) -> None:
-        """Re-read the project's run folders in a thread (no-op while a read is under way)."""
+        """Re-read the project's run folders in a thread; the latest request wins.
+
+        Called when a run starts, is asked to stop or ends (AppState's ``runs_changed``, as the
+        Training pane is), and every few seconds while a listed run is running.
+        """
         project = self._state.project
-        if project is None or (self._runs_task is not None and self._runs_task.isRunning()):
+        if project is None:
             return
         from pose_core.runs import list_runs
 
-        self._runs_task = TaskThread(list_runs, project.root, parent=self)
         generation = self._generation
-        self._runs_task.succeeded.connect(lambda runs: self._on_runs_task_succeeded(generation, runs))
-        self._runs_task.failed.connect(lambda error: self._state.report_error(error, "Cannot read the training runs"))
-        self._runs_task.start()
+        self._runs.run(
+            "runs", list_runs, project.root, on_success=lambda runs: self._on_runs_task_succeeded(generation, runs),
+            on_error=lambda error: self._state.report_error(error, "Cannot read the training runs"),
+        )  # fmt: skip
 
     def _on_runs_task_succeeded(self, generation: int, runs: list[RunInfo]) -> None:
         if generation != self._generation:
@@ -383,7 +393,7 @@ class ProjectPage(QWidget):
 
     def is_loading(self) -> bool:
         """True while thumbnails, video probes or the runs list are still loading."""
-        running = any(t is not None and t.isRunning() for t in (self._probe, self._runs_task))
+        running = (self._probe is not None and self._probe.isRunning()) or self._runs.is_running()
         return running or self.thumbnails.is_loading() or self.videos_model.is_pending()
 
     def shutdown(self) -> None:
@@ -391,9 +401,9 @@ class ProjectPage(QWidget):
         self._runs_timer.stop()
         self.thumbnails.shutdown()
         stop_thread(self._probe)
-        stop_thread(self._runs_task)
+        self._runs.invalidate()
+        self._runs.shutdown()
         self._probe = None
-        self._runs_task = None
 
 
 class ProjectView(QWidget):

@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -40,7 +39,6 @@ from pose_gui.workers.video_probe import VideoProbeWorker
 if TYPE_CHECKING:
     from pose_core.project import LabelSource, Project
 
-VIDEO_FILTER = f"Videos ({video_file_patterns()});;All files (*)"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # "probing", "ok", "failed"
 
@@ -89,9 +87,9 @@ class NamePage(QWizardPage):
         self.completeChanged.emit()
 
     def _on_browse_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Create the project in", self.location_edit.text())
-        if folder:
-            self.location_edit.setText(folder)
+        folder = dialogs.ask_directory(self, "Create the project in", self.location_edit.text())
+        if folder is not None:
+            self.location_edit.setText(str(folder))
 
     def isComplete(self) -> bool:
         return bool(self.name_edit.text().strip() and self.location_edit.text().strip())
@@ -177,14 +175,14 @@ class LabelsPage(QWizardPage):
         self.completeChanged.emit()
 
     def _on_folder_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Project folder with labels")
-        if folder:
-            self.set_source(Path(folder))
+        folder = dialogs.ask_directory(self, "Project folder with labels")
+        if folder is not None:
+            self.set_source(folder)
 
     def _on_csv_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Labels CSV", "", "CSV files (*.csv)")
-        if path:
-            self.set_source(Path(path))
+        path = dialogs.ask_open_file(self, "Labels CSV", None, "CSV files (*.csv)")
+        if path is not None:
+            self.set_source(path)
 
     def isComplete(self) -> bool:
         return self.source is not None
@@ -277,8 +275,7 @@ class VideosPage(QWizardPage):
             dialogs.show_warnings(self, "Some videos cannot be opened", failures)
 
     def _on_add_clicked(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add videos", "", VIDEO_FILTER)
-        self.add_videos([Path(p) for p in paths])
+        self.add_videos(dialogs.ask_video_files(self, "Add videos"))
 
     def _on_remove_clicked(self) -> None:
         for item in self.video_list.selectedItems():

@@ -1,23 +1,22 @@
 """The Training pane: train the project in a child process, watch its curves live, stop, kill, resume, compare.
 
-Attach to run follows a run directory another process or machine writes (``bash train.sh`` in a
-terminal, a SLURM job on a shared filesystem) with the same curves and progress, read-only: Stop
-writes its STOP file after a confirmation, Kill is impossible, and a run whose files stop growing
-is reported as stale instead of looking hung. Export job writes a run directory that trains
-elsewhere (:mod:`pose_gui.views.export_job_dialog`).
+The pane renders a :class:`~pose_gui.sessions.training.TrainingSession`, the one owner of the run
+being trained or followed, and forwards the buttons to it (Train, Resume, Stop, Kill; Attach and
+Export through :class:`ClusterControls`). Attach to run follows a run directory another process or
+machine writes (``bash train.sh`` in a terminal, a SLURM job on a shared filesystem) with the same
+curves and progress, read-only: Stop writes its STOP file after a confirmation, Kill is impossible,
+and a run whose files stop growing is reported as stale instead of looking hung.
 
-Train validates the project's saved ``config.yaml`` (in a thread) and starts a
-:class:`~pose_gui.workers.training.TrainingJob`; its events feed a :class:`LossHistory` that the
-plots (:class:`LossPlots`: loss, RMSE in pixels, learning rate; per step or per epoch, log scale,
-smoothing, hover values) redraw. The history table lists the project's runs; selecting one replays
-its ``events.jsonl``, selecting several overlays them. A failed run shows its traceback and last
-log lines with a Copy button. Nothing here blocks the GUI thread: files are read by worker threads
-or in small timer ticks, and training runs in its own process.
+The session's events feed a :class:`LossHistory` that the plots (:class:`LossPlots`: loss, RMSE in
+pixels, learning rate; per step or per epoch, log scale, smoothing, hover values) redraw. The
+history table lists the project's runs; selecting one replays its ``events.jsonl``, selecting
+several overlays them. A failed run shows its traceback and last log lines with a Copy button.
+Nothing here blocks the GUI thread: files are read by worker threads or in small timer ticks, and
+training runs in its own process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QSplitter,
+    QStyle,
     QTableWidget,
     QTabWidget,
     QVBoxLayout,
@@ -46,28 +46,32 @@ from pose_core.errors import DataError
 from pose_core.runs.layout import CONFIG_FILENAME, RunLayout
 from pose_gui import dialogs
 from pose_gui.models.loss_history import LossHistory, RunRow, format_duration, scan_runs
+from pose_gui.sessions.training import TrainingSession, run_name
 from pose_gui.style import STATUS_COLORS
 from pose_gui.views.cluster_controls import ClusterControls
 from pose_gui.views.loss_plots import LossPlots
 from pose_gui.views.training_parts import (
+    HISTORY_COLUMN_TIPS,
     HISTORY_COLUMNS,
     PHASE_TEXT,
+    STALE_COLOR,
     FailureBox,
-    check_resumable,
     fill_history_table,
     read_log_tail,
-    validate_project_config,
 )
-from pose_gui.workers.attach import AttachedRun
-from pose_gui.workers.tasks import TaskThread, stop_thread
+from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tensorboard import TensorBoardServer
-from pose_gui.workers.training import TrainingFailure, TrainingJob, new_run_dir, resume_command, train_command
+from pose_gui.workers.training import TrainingFailure
 
 if TYPE_CHECKING:
     from pose_gui.models.state import AppState
+    from pose_gui.workers.followed_run import FollowedRun
 
 MAX_LOG_LINES = 5000
-CommandFactory = Callable[[Path, Path], list[str]]
+HOVER_HINT = "Hover over a plot to read its values"
+SKIPPED_PREFIXES = ("Skipping", "Video predictions stopped")  # after-training video messages worth keeping
+SAVE_AND_TRAIN = "Save and train"
+TRAIN_SAVED = "Train the saved config"
 KILL_TIP = "End the training process and its children at once (asks first)"
 KILL_ATTACHED_TIP = (
     "Kill is not possible for an attached run: its process belongs to another machine or session "
@@ -78,34 +82,27 @@ KILL_ATTACHED_TIP = (
 class TrainingMonitorPane(QWidget):
     """Train, watch, stop, kill, resume and compare training runs of the open project.
 
-    Attributes:
-        command_factory: ``(project_root, run_dir) -> argv`` of a new run (tests inject a child
-            that fails); the default trains the project's saved config with ``pose-train``.
-        stop_grace_s: After Stop, a child silent for this long is killed.
+    The pane renders a :class:`~pose_gui.sessions.training.TrainingSession` (``self.session``,
+    the one owner of the followed run) and forwards the buttons to it; it holds no job state.
     """
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.command_factory: CommandFactory = train_command
-        self.stop_grace_s = 120.0
-        self.job: TrainingJob | AttachedRun | None = None
-        self.live_history: LossHistory | None = None
-        self.failure: TrainingFailure | None = None
+        self.session = TrainingSession(state, self)
         self.rows: list[RunRow] = []
-        self._job_id: int | None = None
-        self._preparing: TaskThread | None = None
-        self._tasks: list[TaskThread] = []
         self._shown_run: Path | None = None
-        self._replay_request = 0
+        self._resume_choice: str | None = None  # "configured" / "more" once the user picked one for this run
+        self._tasks = LatestRunner(self)
         self._redraw_timer = QTimer(self)  # one redraw per batch of events
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self._redraw_live)
         self.tensorboard = TensorBoardServer(self)
         self.tensorboard.failed.connect(lambda error: self.state.report_error(error, "TensorBoard failed"))
         self.tensorboard.ready.connect(lambda url: self.state.post_message(f"TensorBoard serves at {url}", 10000))
-        self.cluster = ClusterControls(self)
+        self.cluster = ClusterControls(self.session, state, self)
         self._build()
+        self._connect_session()
         state.project_changed.connect(self._on_state_project_changed)
         state.run_changed.connect(self._on_state_run_changed)
         state.runs_changed.connect(self.refresh_history)
@@ -119,21 +116,25 @@ class TrainingMonitorPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_buttons())
         layout.addLayout(self._build_progress())
-        self.attach_banner = QLabel()
-        self.attach_banner.setWordWrap(True)
-        self.attach_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.attach_banner.setVisible(False)
+        self.attach_banner = self.cluster.banner
         layout.addWidget(self.attach_banner)
         self.failure_box = FailureBox(lambda: self.state.post_message("Error report copied to the clipboard", 4000))
         self.failure_title, self.failure_text, self.copy_button = (
             self.failure_box.title, self.failure_box.text, self.failure_box.copy_button,
         )  # fmt: skip
         layout.addWidget(self.failure_box)
+        self.video_warning = QLabel()
+        self.video_warning.setWordWrap(True)
+        self.video_warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.video_warning.setStyleSheet(f"color: {STALE_COLOR};")
+        self.video_warning.setVisible(False)
+        layout.addWidget(self.video_warning)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._build_plot_area())
         splitter.addWidget(self._build_side_tabs())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([520, 760])  # the history's columns fit at the default window width
         layout.addWidget(splitter, 1)
         self.update_buttons()
 
@@ -145,13 +146,24 @@ class TrainingMonitorPane(QWidget):
         self.stop_button.setToolTip("Finish the current step, save a checkpoint, evaluate and end")
         self.kill_button = QPushButton("Kill")
         self.kill_button.setToolTip(KILL_TIP)
+        for button, pixmap in (
+            (self.train_button, QStyle.StandardPixmap.SP_MediaPlay),
+            (self.stop_button, QStyle.StandardPixmap.SP_MediaStop),
+            (self.kill_button, QStyle.StandardPixmap.SP_BrowserStop),
+        ):
+            button.setIcon(self.style().standardIcon(pixmap))
+        self.resume_target = QComboBox()
+        self.resume_target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.resume_target.setToolTip("How long the resumed run trains")
         self.resume_epochs = QSpinBox()
         self.resume_epochs.setRange(1, 10000)
         self.resume_epochs.setValue(10)
         self.resume_epochs.setPrefix("+")
-        self.resume_epochs.setSuffix(" epochs")
+        self.resume_epochs.setToolTip("Epochs to add when resuming by more epochs")
+        self.resume_epochs.valueChanged.connect(self._on_resume_epochs_value_changed)
+        self.resume_target.currentIndexChanged.connect(self._on_resume_target_current_index_changed)
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the selected run (same folder, its curves continue) for more epochs")
+        self.resume_button.setToolTip("Continue the selected run (same folder, its curves continue)")
         self.tensorboard_button = QPushButton("Open in TensorBoard")
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -167,8 +179,9 @@ class TrainingMonitorPane(QWidget):
         row.addWidget(self.attach_button)
         row.addWidget(self.export_button)
         row.addSpacing(16)
-        row.addWidget(self.resume_epochs)
         row.addWidget(self.resume_button)
+        row.addWidget(self.resume_target)
+        row.addWidget(self.resume_epochs)
         row.addSpacing(16)
         row.addWidget(self.tensorboard_button)
         row.addSpacing(16)
@@ -206,9 +219,9 @@ class TrainingMonitorPane(QWidget):
         controls.addWidget(self.smoothing_slider)
         controls.addStretch(1)
         self.plots = LossPlots()
-        self.hover_label = QLabel("Hover over a plot to read its values")
+        self.hover_label = QLabel(HOVER_HINT)
         self.hover_label.setStyleSheet("color: #555555;")
-        self.plots.on_hover = self.hover_label.setText
+        self.plots.on_hover = lambda text: self.hover_label.setText(text or HOVER_HINT)
         self.x_axis_combo.currentIndexChanged.connect(lambda idx: self.plots.set_per_epoch(idx == 1))
         self.log_scale_check.toggled.connect(self.plots.set_log_y)
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_slider_value_changed)
@@ -223,6 +236,10 @@ class TrainingMonitorPane(QWidget):
         layout = QVBoxLayout(history)
         self.history_table = QTableWidget(0, len(HISTORY_COLUMNS))
         self.history_table.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        for col, name in enumerate(HISTORY_COLUMNS):
+            header_item = self.history_table.horizontalHeaderItem(col)
+            if header_item is not None and name in HISTORY_COLUMN_TIPS:
+                header_item.setToolTip(HISTORY_COLUMN_TIPS[name])
         self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -247,79 +264,73 @@ class TrainingMonitorPane(QWidget):
         self.side_tabs.addTab(self.log_view, "Log")
         return self.side_tabs
 
-    # ------------------------------------------------------------------ public API
+    def _connect_session(self) -> None:
+        session = self.session
+        session.preparing.connect(lambda message: self.set_phase(message, busy=True))
+        session.prepare_failed.connect(lambda: self.set_phase("Not started", busy=False))
+        session.followed.connect(self._on_session_followed)
+        session.event_received.connect(self._on_session_event_received)
+        session.phase_changed.connect(self._on_session_phase_changed)
+        session.progressed.connect(self.show_progress)
+        session.log_received.connect(self._on_session_log_received)
+        session.failed.connect(self.failure_box.show_failure)
+        session.stale_changed.connect(self._on_session_stale_changed)
+        session.ended.connect(self._on_session_ended)
+        session.refused.connect(self.refuse)
+        session.changed.connect(self.update_buttons)
 
-    def is_training(self) -> bool:
-        """True while a training child runs (or is being prepared)."""
-        return (self.job is not None and self.job.is_running()) or self._preparing is not None
+    # ------------------------------------------------------------------ intents (forwarded to the session)
 
     def is_loading(self) -> bool:
         """True while the history is being read (``--screenshot`` waits for it)."""
-        return bool(self._tasks)
+        return self._tasks.is_running()
 
     def start_training(self) -> bool:
-        """Train a new run from the project's saved config; refused while a run is going.
+        """Train a new run from the project's saved config (asks first when the Config pane has unsaved edits).
 
         Returns:
-            False if refused at once (no project, or a run is going); else the config is checked
-            in a thread and the child starts if it validates (an invalid config is reported).
+            False if refused or cancelled; else the config is checked in a thread and the child starts
+            if it validates (an invalid config is reported).
         """
-        if self.is_training():
-            self.refuse(self.busy_reason("starting another one"))
+        if self.session.is_busy():
+            self.refuse(self.session.busy_reason("starting another one"))
             return False
-        project = self.state.project
-        if project is None:
-            self.state.report_error(DataError("No project is open; open a project, then press Train."), "Cannot train")
-            return False
-        root = project.root
-        on_success = lambda _loaded: self._start_new_run(root)  # noqa: E731
-        self.prepare(
-            validate_project_config,
-            root / CONFIG_FILENAME,
-            on_success,
-            "Cannot start training",
-            "Checking config.yaml…",
-        )
-        return True
+        if self.state.project is not None and self.state.config_has_unsaved_edits:
+            choice = dialogs.ask_choice(
+                self, "Unsaved config edits",
+                "The Config pane has edits that are not saved. Training uses the saved config.yaml.\n\n"
+                "Save the edits and train with them, or train with the config as saved?",
+                [SAVE_AND_TRAIN, TRAIN_SAVED],
+            )  # fmt: skip
+            if choice is None:
+                return False
+            if choice == SAVE_AND_TRAIN and not self.state.request_config_save():
+                self.refuse("The config edits could not be saved (see the Config pane); training did not start.")
+                return False
+        return self.session.train()
 
-    def resume_training(self, run_dir: Path, extra_epochs: int) -> bool:
-        """Continue ``run_dir`` (same folder) for ``extra_epochs`` more epochs.
+    def resume_training(self, run_dir: Path, max_epochs: int) -> bool:
+        """Continue ``run_dir`` (same folder) until it has trained ``max_epochs`` epochs in all.
 
         Returns:
             False if refused at once (a run is going); else the run is checked in a thread.
         """
-        if self.is_training():
-            self.refuse(self.busy_reason("resuming another one"))
-            return False
-        run_dir = Path(run_dir)
-        row = next((r for r in self.rows if r.path == run_dir), None)
-        if self.job is not None and self.job.run_dir == run_dir and self.live_history is not None:
-            done = self.live_history.epochs_completed  # fresher than a row listed while it trained
-        else:
-            done = row.history.epochs_completed if row is not None else LossHistory.from_run(run_dir).epochs_completed
-        command = resume_command(run_dir, done + extra_epochs)
-        on_success = lambda _ckpt: self._launch(run_dir, command)  # noqa: E731
-        self.prepare(check_resumable, run_dir, on_success, "Cannot resume", "Checking the run's checkpoint…")
-        return True
-
-    def prepare(self, fn: Any, arg: Any, on_success: Any, error_title: str, message: str) -> None:
-        """Check something in a thread before a job starts (Train, Train and Attach wait for it)."""
-        self._preparing = self.run_task(fn, arg, on_success=on_success, error_title=error_title)
-        self.set_phase(message, busy=True)
-        self.update_buttons()
-
-    def busy_reason(self, what: str) -> str:
-        if isinstance(self.job, AttachedRun) and self.job.is_running():
-            return f"PoseDesk is attached to {self.run_name(self.job.run_dir)}; detach before {what}."
-        return f"A training run is already going; stop it before {what}."
+        return self.session.resume(run_dir, max_epochs)
 
     def stop_training(self) -> None:
-        """Stop gracefully (the child saves a checkpoint and ends); an attached run is asked first."""
-        if isinstance(self.job, AttachedRun):
-            self.cluster.stop_attached(self.job)
-        elif self.job is not None and self.job.is_running():
-            self.job.request_stop()
-        self.update_buttons()
+        """Stop gracefully (the child saves a checkpoint and ends); an attached run is asked about first."""
+        job = self.session.job
+        if job is None or not self.session.can_stop():
+            return
+        if job.is_attached and not dialogs.confirm(
+            self, "Stop the attached run?",
+            f"Ask the run in {job.run_dir} to stop?\n\nPoseDesk writes {job.run_dir}/STOP; the training, on "
+            "whichever machine runs it (through the shared filesystem), finishes its current step, saves a "
+            "checkpoint, evaluates and ends.",
+            "Stop",
+        ):  # fmt: skip
+            return
+        self.session.stop()
 
     def kill_training(self) -> bool:
         """Kill the training process tree after a confirmation.
@@ -327,16 +338,16 @@ class TrainingMonitorPane(QWidget):
         Returns:
             True if it was killed.
         """
-        if self.job is None or not self.job.is_running() or isinstance(self.job, AttachedRun):
+        job = self.session.job
+        if job is None or not self.session.can_kill():
             return False  # an attached run's process is not ours: the button is disabled and says why
         question = (
-            f"Kill the training of {self.run_name(self.job.run_dir)} now?\n\nThe current epoch is lost; the run "
+            f"Kill the training of {run_name(job.run_dir)} now?\n\nThe current epoch is lost; the run "
             "keeps its last saved checkpoint and can be resumed from it. Stop ends cleanly instead."
         )
         if not dialogs.confirm(self, "Kill training?", question, "Kill"):
             return False
-        self.job.kill()
-        return True
+        return self.session.kill()
 
     def open_tensorboard(self) -> None:
         """Serve the shown run's ``tb_logs`` with TensorBoard (127.0.0.1, free port) and open the browser."""
@@ -356,88 +367,70 @@ class TrainingMonitorPane(QWidget):
         self.failure_box.copy()
 
     def refresh_history(self) -> None:
-        """Re-read the project's runs (in a thread)."""
+        """Re-read the project's runs (in a thread; the latest request wins)."""
         project = self.state.project
         if project is None:
+            self._tasks.invalidate("history")
             self._set_rows([])
             return
-        self.run_task(scan_runs, project.root, on_success=self._set_rows, error_title="Cannot list the runs")
+        self._tasks.run(
+            "history", scan_runs, project.root, on_success=self._set_rows,
+            on_error=lambda error: self.state.report_error(error, "Cannot list the runs"),
+        )  # fmt: skip
 
     def shutdown(self) -> None:
         """End the training child, TensorBoard and the worker threads (the window is closing)."""
-        if self.job is not None:
-            self.job.shutdown()
+        self.session.shutdown()
         self.cluster.shutdown()
         self.tensorboard.shutdown()
-        for task in list(self._tasks):
-            stop_thread(task)
+        self._tasks.shutdown()
 
-    # ------------------------------------------------------------------ the job
+    # ------------------------------------------------------------------ the followed run
 
-    def _start_new_run(self, project_root: Path) -> None:
-        run_dir = new_run_dir(project_root)
-        self._launch(run_dir, self.command_factory(project_root, run_dir))
-
-    def _launch(self, run_dir: Path, command: list[str]) -> None:
-        self._preparing = None
-        if self.state.project is None:
-            self.update_buttons()
-            return
-        job = TrainingJob(run_dir, command, stop_grace_s=self.stop_grace_s, parent=self)
-        self.follow(job, LossHistory.from_run(run_dir) if RunLayout(run_dir).events.is_file() else LossHistory())
-        self._job_id = self.state.add_job(f"Training run {self.run_name(run_dir)}")
-        job.start()
-        self.state.set_run_dir(run_dir)
-        self.show_live()
-        self.state.post_message(f"Training started in {run_dir}", 5000)
-        self.update_buttons()
-
-    def follow(self, job: TrainingJob | AttachedRun, history: LossHistory, log_text: str = "") -> None:
-        """Make ``job`` the followed run: its events feed ``history``, the plots and the progress bar."""
-        self._preparing = None
-        self.job = job
-        self.live_history = history
+    def _on_session_followed(self, job: FollowedRun) -> None:
         self.failure_box.setVisible(False)
-        self.log_view.setPlainText(log_text)
-        job.event_received.connect(self._on_job_event_received)
-        job.phase_changed.connect(self._on_job_phase_changed)
-        job.progress.connect(self._on_job_progress)
-        job.log_received.connect(self._on_job_log_received)
-        job.failed.connect(self._on_job_failed)
-        job.ended.connect(self._on_job_ended)
+        self.video_warning.setVisible(False)
+        self.log_view.setPlainText(self.session.log_text)
+        self.show_live()
+        history = self.session.history
+        if job.is_attached and job.is_running() and history is not None and history.progress.steps_per_epoch:
+            self.show_progress()  # where the run is, before its next event
 
-    def _on_job_event_received(self, event: Any) -> None:
-        if self.live_history is not None:
-            self.live_history.add_event(event)
+    def _on_session_event_received(self, event: Any) -> None:
         if event.kind == "started":  # the run folder exists now: list it
             self.refresh_history()
+        elif event.kind == "phase" and str(event.data.get("message", "")).startswith(SKIPPED_PREFIXES):
+            self._show_video_warning(str(event.data["message"]))  # e.g. a corrupt video skipped after training
         if not self._redraw_timer.isActive():  # redraw once per batch of events (the job polls every 250 ms)
             self._redraw_timer.start(0)
 
+    def _show_video_warning(self, message: str) -> None:
+        """Keep a skipped video in view (the phase label moves on at once)."""
+        shown = self.video_warning.text() if self.video_warning.isVisible() else ""
+        self.video_warning.setText("\n".join(filter(None, [shown, f"⚠ {message}"])))
+        self.video_warning.setVisible(True)
+
     def _redraw_live(self) -> None:
         self._redraw_timer.stop()
-        if self.job is not None and self._shown_run == self.job.run_dir:
+        job = self.session.job
+        if job is not None and self._shown_run == job.run_dir:
             self.plots.redraw()
-        skipped = self.job.n_skipped_lines if self.job is not None else 0
+        skipped = job.n_skipped_lines if job is not None else 0
         if skipped:
             self.status_label.setText(f"{skipped} garbled line(s) in events.jsonl skipped")
 
-    def _on_job_phase_changed(self, phase: str, message: str) -> None:
+    def _on_session_phase_changed(self, phase: str, message: str) -> None:
         if phase != "training":
-            self.set_phase(
-                f"{PHASE_TEXT.get(phase, phase)}: {message}" if message else PHASE_TEXT.get(phase, phase), busy=True
-            )
-
-    def _on_job_progress(self, _data: dict[str, Any]) -> None:
-        self.show_progress()
+            self.set_phase(phase_text(phase, message), busy=True)
 
     def show_progress(self) -> None:
         """Show the followed run's latest progress (epoch, step, images/s, ETA) in the progress bar."""
-        history = self.live_history
+        history = self.session.history
         if history is None:
             return
         p = history.progress
-        self.phase_label.setText("Stopping after this step…" if self.job and self.job.stop_requested else "Training")
+        job = self.session.job
+        self.phase_label.setText("Stopping after this step…" if job and job.stop_requested else "Training")
         total_steps = (p.max_epochs or 0) * p.steps_per_epoch
         self.progress_bar.setRange(0, max(total_steps, 1))
         self.progress_bar.setValue(min(p.epoch * p.steps_per_epoch + p.step, max(total_steps, 1)))
@@ -447,7 +440,7 @@ class TrainingMonitorPane(QWidget):
 
     def _show_where_it_ended(self, status: str) -> None:
         """Replace the running figures (rate, ETA) with where the run ended."""
-        history = self.live_history
+        history = self.session.history
         if history is None or self.progress_bar.maximum() == 0:
             self.progress_bar.setFormat("")
             return
@@ -455,43 +448,43 @@ class TrainingMonitorPane(QWidget):
         where = _position(p, with_step=status != "finished" and bool(p.steps_per_epoch))
         self.progress_bar.setFormat(f"{status.capitalize()} at {where}")
 
-    def _on_job_log_received(self, text: str) -> None:
+    def _on_session_log_received(self, text: str) -> None:
         self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
         self.log_view.insertPlainText(text)
         self.log_view.ensureCursorVisible()
 
-    def _on_job_failed(self, failure: TrainingFailure) -> None:
-        self._show_failure(failure)
+    def _on_session_stale_changed(self, stale: bool, _message: str) -> None:
+        if stale:
+            self.set_phase("No progress", busy=False, color=STALE_COLOR)
+        else:
+            self.set_phase("Training", busy=False)
+        self.refresh_history()
 
-    def _on_job_ended(self, status: str) -> None:
-        if self._job_id is not None:
-            self.state.remove_job(self._job_id)
-            self._job_id = None
-        job = self.job
-        name = self.run_name(job.run_dir) if job is not None else ""
+    def _on_session_ended(self, status: str) -> None:
+        job = self.session.job
+        name = run_name(job.run_dir) if job is not None else ""
         self.set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
         if status == "finished":
             self.progress_bar.setValue(self.progress_bar.maximum())
         self._show_where_it_ended(status)
         self._redraw_live()
-        self.state.post_message(f"Training run {name} {status}", 8000)
-        self.cluster.on_job_ended()
-        self.update_buttons()
-        self.state.runs_changed.emit()
 
     # ------------------------------------------------------------------ showing runs
 
     def show_live(self) -> None:
-        if self.job is None or self.live_history is None:
+        """Show the followed run's live curves."""
+        job, history = self.session.job, self.session.history
+        if job is None or history is None:
             return
-        self._shown_run = self.job.run_dir
-        self.plots.set_runs([(self.run_name(self.job.run_dir), self.live_history)])
+        self._shown_run = job.run_dir
+        self.plots.set_runs([(run_name(job.run_dir), history)])
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
+        self._resume_choice = None  # each run starts with its own default
         if run_dir is None:
             self._shown_run = None
             self.plots.set_runs([])
-        elif self.job is not None and Path(run_dir) == self.job.run_dir and self.live_history is not None:
+        elif self.session.follows(run_dir) and self.session.history is not None:
             self.show_live()
         else:
             self._replay(Path(run_dir))
@@ -500,20 +493,15 @@ class TrainingMonitorPane(QWidget):
 
     def _replay(self, run_dir: Path) -> None:
         self._shown_run = run_dir
-        row = next((r for r in self.rows if r.path == run_dir), None)
+        row = self._row(run_dir)
         if row is not None:
             self._show_replayed(run_dir, row.history)
             return
-        self._replay_request += 1
-        request = self._replay_request
-        self.run_task(
-            LossHistory.from_run,
-            run_dir,
-            on_success=lambda history: (
-                self._show_replayed(run_dir, history) if request == self._replay_request else None
-            ),
-            error_title="Cannot read the run",
-        )
+        self._tasks.run(
+            "replay", LossHistory.from_run, run_dir,
+            on_success=lambda history: self._show_replayed(run_dir, history),
+            on_error=lambda error: self.state.report_error(error, "Cannot read the run"),
+        )  # fmt: skip
 
     def _show_replayed(self, run_dir: Path, history: LossHistory) -> None:
         if self._shown_run != run_dir:
@@ -525,11 +513,15 @@ class TrainingMonitorPane(QWidget):
                 ),
                 "Cannot show the run",
             )
-        self.plots.set_runs([(self.run_name(run_dir), history)])
-        if history.status == "failed" and not self.is_training():
-            self._show_failure(TrainingFailure(history.error, history.traceback, None, read_log_tail(run_dir)))
-        elif not self.is_training():
+        self.plots.set_runs([(run_name(run_dir), history)])
+        busy = self.session.is_busy()
+        if history.status == "failed" and not busy:
+            self.failure_box.show_failure(
+                TrainingFailure(history.error, history.traceback, None, read_log_tail(run_dir))
+            )
+        elif not busy:
             self.failure_box.setVisible(False)
+        self.update_buttons()
 
     def _on_history_selection_changed(self) -> None:
         rows = sorted({index.row() for index in self.history_table.selectionModel().selectedRows()})
@@ -542,8 +534,8 @@ class TrainingMonitorPane(QWidget):
             self._shown_run = None
             runs = []
             for row in selected:
-                live = self.job is not None and row.path == self.job.run_dir and self.live_history is not None
-                runs.append((row.name, self.live_history if live and self.live_history else row.history))
+                live = self.session.follows(row.path) and self.session.history is not None
+                runs.append((row.name, self.session.history if live and self.session.history else row.history))
             self.plots.set_runs(runs)
             self.x_axis_combo.setCurrentIndex(1)  # runs are compared per epoch
         self.update_buttons()
@@ -555,14 +547,10 @@ class TrainingMonitorPane(QWidget):
         self.update_buttons()
 
     def _row_status(self, row: RunRow) -> str:
-        job = self.job
-        if job is not None and job.is_running() and row.path == job.run_dir:
-            if isinstance(job, AttachedRun) and job.is_stale:
-                return "stale"
-            if isinstance(job, AttachedRun) and not job.follower.n_events:
-                return "waiting"  # a queued job (or one starting) has written nothing yet
-            return "running"
-        return row.status
+        return self.session.live_status(row.path) or row.status
+
+    def _row(self, run_dir: Path | None) -> RunRow | None:
+        return next((r for r in self.rows if run_dir is not None and r.path == Path(run_dir)), None)
 
     def _select_history_row(self, run_dir: Path | None) -> None:
         table = self.history_table
@@ -573,27 +561,65 @@ class TrainingMonitorPane(QWidget):
                 table.selectRow(i)
         table.blockSignals(False)
 
-    def _on_state_project_changed(self, project: Any) -> None:
-        if self.job is None or not self.job.is_running():
+    def _on_state_project_changed(self, _project: Any) -> None:
+        if not self.session.is_running():
             self.failure_box.setVisible(False)
+            self.video_warning.setVisible(False)
+        self.plots.clear_hover()
         self.refresh_history()
         self.update_buttons()
 
-    # ------------------------------------------------------------------ small helpers
+    # ------------------------------------------------------------------ resume
+
+    def resume_max_epochs(self) -> int | None:
+        """The epoch count the resumed run trains to, from the Resume controls (None: nothing to add)."""
+        run_dir = self._shown_run
+        if run_dir is None:
+            return None
+        row = self._row(run_dir)
+        done = self.session.epochs_completed(run_dir, row.history if row is not None else None)
+        if self.resume_target.currentData() == "configured":
+            configured = row.configured_epochs if row is not None else None
+            return configured if configured is not None and configured > done else None
+        return done + self.resume_epochs.value()
 
     def _on_resume_button_clicked(self) -> None:
-        if self._shown_run is not None:
-            self.resume_training(self._shown_run, self.resume_epochs.value())
+        max_epochs = self.resume_max_epochs()
+        if self._shown_run is not None and max_epochs is not None:
+            self.resume_training(self._shown_run, max_epochs)
+
+    def _on_resume_target_current_index_changed(self, _index: int) -> None:
+        self._resume_choice = self.resume_target.currentData()
+        self._update_resume_controls()
+
+    def _on_resume_epochs_value_changed(self, value: int) -> None:
+        self.resume_epochs.setSuffix(" epoch" if value == 1 else " epochs")
+        self._update_resume_controls()
+
+    def _update_resume_controls(self) -> None:
+        """The target list names the configured count first; the +N box shows only for "more epochs"."""
+        row = self._row(self._shown_run)
+        configured = row.configured_epochs if row is not None else None
+        done = row.epochs if row is not None and row.epochs is not None else 0
+        wanted = self._resume_choice or ("configured" if configured and configured > done else "more")
+        self.resume_target.blockSignals(True)
+        self.resume_target.clear()
+        if configured is not None and configured > done:
+            self.resume_target.addItem(f"to the configured {configured} epochs", "configured")
+        self.resume_target.addItem("by more epochs", "more")
+        index = self.resume_target.findData(wanted)
+        self.resume_target.setCurrentIndex(max(index, 0))
+        self.resume_target.blockSignals(False)
+        self.resume_epochs.setVisible(self.resume_target.currentData() == "more")
+
+    # ------------------------------------------------------------------ small helpers
 
     def _on_smoothing_slider_value_changed(self, value: int) -> None:
         self.smoothing_label.setText(f"Smoothing {value / 100:.2f}")
         self.plots.set_smoothing(value / 100)
 
-    def _show_failure(self, failure: TrainingFailure) -> None:
-        self.failure = failure
-        self.failure_box.show_failure(failure)
-
     def set_phase(self, text: str, *, busy: bool, color: str | None = None) -> None:
+        """Show ``text`` beside the progress bar (a moving bar while ``busy``)."""
         self.phase_label.setText(text)
         self.phase_label.setStyleSheet(f"color: {color};" if color else "")
         if busy:
@@ -604,54 +630,60 @@ class TrainingMonitorPane(QWidget):
             self.progress_bar.setValue(0)
 
     def refuse(self, message: str) -> None:
+        """Say why an intent was refused (status line and status bar)."""
         self.status_label.setText(message)
         self.state.post_message(message, 8000)
 
     def update_buttons(self) -> None:
-        training = self.is_training()
-        running = self.job is not None and self.job.is_running()
-        self.train_button.setEnabled(self.state.project is not None and not training)
-        attached = running and isinstance(self.job, AttachedRun)
-        self.stop_button.setEnabled(running and not (self.job is not None and self.job.stop_requested))
-        self.kill_button.setEnabled(running and not attached)
+        """Enable what the session and the shown run allow."""
+        session = self.session
+        busy = session.is_busy()
+        attached = session.is_attached()
+        self.train_button.setEnabled(self.state.project is not None and not busy)
+        self.stop_button.setEnabled(session.can_stop())
+        self.kill_button.setEnabled(session.can_kill())
         self.kill_button.setToolTip(KILL_ATTACHED_TIP if attached else KILL_TIP)
-        self.cluster.update_buttons(attached=attached, busy=training)
-        resumable = self._shown_run is not None and self._shown_status() in ("finished", "stopped", "killed")
-        self.resume_button.setEnabled(resumable and not training)
-        self.resume_epochs.setEnabled(resumable and not training)
+        self.cluster.update_buttons()
+        resumable, why = self._resumable()
+        self._update_resume_controls()
+        self.resume_button.setEnabled(resumable and not busy)
+        self.resume_button.setToolTip(why)
+        self.resume_target.setEnabled(resumable and not busy)
+        self.resume_epochs.setEnabled(resumable and not busy)
         self.tensorboard_button.setEnabled(self._shown_run is not None)
 
-    def _shown_status(self) -> str:
-        if self.job is not None and self._shown_run == self.job.run_dir:
-            return self.job.status
-        row = next((r for r in self.rows if r.path == self._shown_run), None)
-        return row.status if row is not None else ""
+    def _resumable(self) -> tuple[bool, str]:
+        """Whether the shown run can be resumed, and the Resume button's tooltip saying why (not)."""
+        run_dir = self._shown_run
+        if run_dir is None:
+            return False, "Select a run in the history to resume it"
+        if self.session.live_status(run_dir) is not None:
+            return False, "This run is training now"
+        row = self._row(run_dir)
+        if row is None:
+            return False, "Reading the run…"
+        if row.status not in ("finished", "stopped", "killed"):
+            return False, f"A {row.status} run cannot be resumed; start a new run instead"
+        if not row.has_checkpoint:
+            return False, "This run saved no checkpoint (it never finished an epoch); start a new run instead"
+        p = row.history.progress
+        if row.status != "finished" and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
+            return True, (
+                f"Continue the selected run from its last checkpoint. It stopped in epoch {p.epoch + 1} at step "
+                f"{p.step}/{p.steps_per_epoch}: the resumed run starts after the epoch of that checkpoint, so the "
+                "rest of the interrupted epoch is not trained again."
+            )
+        return True, "Continue the selected run (same folder, its curves continue) from its last checkpoint"
 
-    def run_task(self, fn: Any, *args: Any, on_success: Any, error_title: str) -> TaskThread:
-        task = TaskThread(fn, *args, parent=self)
 
-        def on_failed(error: BaseException) -> None:
-            if task is self._preparing:
-                self._preparing = None
-                self.set_phase("Not started", busy=False)
-            self.state.report_error(error, error_title)
-            self.update_buttons()
-
-        def on_finished() -> None:
-            if task in self._tasks:
-                self._tasks.remove(task)
-            task.deleteLater()
-
-        task.succeeded.connect(on_success)
-        task.failed.connect(on_failed)
-        task.finished.connect(on_finished)
-        self._tasks.append(task)
-        task.start()
-        return task
-
-    @staticmethod
-    def run_name(run_dir: Path) -> str:
-        return f"{run_dir.parent.name}/{run_dir.name}"
+def phase_text(phase: str, message: str) -> str:
+    """``Phase: message`` for the phase label, without saying the same thing twice."""
+    title = PHASE_TEXT.get(phase, phase)
+    if not message or message.rstrip("…. ").lower() == title.lower():
+        return title
+    if message.lower().startswith(title.lower()):
+        return message  # "Stopping after the current step…" already says "Stopping"
+    return f"{title}: {message}"
 
 
 def _position(p: Any, with_step: bool = True) -> str:

@@ -1,7 +1,7 @@
-"""Pieces of the Training pane: the failure box, the history table's rows, the checks run before a launch.
+"""Pieces of the Training pane: the failure box, the history table's rows, the phase texts.
 
 Kept apart from :mod:`pose_gui.views.training_monitor` (which composes them) so that module stays
-about the job's life: train, attach, stop, kill, show.
+about showing the session's run.
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from pose_core.errors import DataError
-from pose_core.runs.layout import RunLayout
 from pose_gui.models.loss_history import RunRow, format_duration
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
 
 if TYPE_CHECKING:
-    from pose_core.config.io import LoadedConfig
     from pose_gui.workers.training import TrainingFailure
 
 HISTORY_COLUMNS = (
@@ -37,10 +34,16 @@ HISTORY_COLUMNS = (
     "Started",
     "Duration",
     "Epochs",
-    "Best train loss",
-    "Best val loss",
-    "Test error (px)",
+    "Train loss",
+    "Val loss",
+    "Test px",
 )
+HISTORY_COLUMN_TIPS = {
+    "Run": "The run folder, outputs/<date>/<time>",
+    "Train loss": "Lowest training loss of an epoch",
+    "Val loss": "Lowest validation loss of an epoch",
+    "Test px": "Mean pixel error on the test frames",
+}
 PHASE_TEXT = {
     "starting": "Starting",
     "waiting": "Waiting for the run to start",
@@ -116,7 +119,9 @@ def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Calla
         )  # fmt: skip
         for col, text in enumerate(values):
             item = QTableWidgetItem(text)
-            item.setToolTip(str(row.path))
+            item.setToolTip(
+                f"{row.path}\nTrained with {row.path / 'config.yaml'} (the config as saved when it started)"
+            )
             if col == 1:
                 item.setForeground(QColor(ROW_STATUS_COLORS.get(status, "#000000")))
             table.setItem(i, col, item)
@@ -137,32 +142,3 @@ def read_log_tail(run_dir: Path, n_lines: int = 40) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-n_lines:])
-
-
-def validate_project_config(config_path: Path) -> LoadedConfig:
-    """Load and validate the project's saved config (worker thread); raises ConfigError with the reason."""
-    from pose_core.config.io import load_config
-
-    if not config_path.is_file():
-        raise DataError(
-            f"{config_path} does not exist; save the project's config (Config pane) before training.",
-            path=str(config_path),
-        )
-    return load_config(config_path)
-
-
-def check_resumable(run_dir: Path) -> Path:
-    """The run's last checkpoint (worker thread); raises DataError if the run cannot be resumed."""
-    from pose_core.runs.layout import find_last_checkpoint
-
-    if not run_dir.is_dir():
-        raise DataError(
-            f"The run folder {run_dir} no longer exists; pick another run in the history.", path=str(run_dir)
-        )
-    checkpoint = find_last_checkpoint(run_dir)
-    if checkpoint is None:
-        raise DataError(
-            f"{run_dir} has no checkpoint to resume from (it never finished an epoch); start a new run instead.",
-            path=str(run_dir),
-        )
-    return checkpoint

@@ -1,74 +1,50 @@
 """VideoReviewPane ("review"): predicted keypoints on a video frame by frame, and errors on the labelled frames.
 
 The video tab shows the frame from a :class:`FrameLoader` thread with the keypoints of that same
-frame (the predictions are one array, loaded once in a thread), navigation, a likelihood threshold
-slider (AppState's threshold), per-keypoint visibility, trails, a trace plot with a problem strip,
-the comparison with a second run, export, and ``pose-predict`` as a child process. The labelled
-frames tab is :class:`LabeledFramesView`. Bad input is shown in the pane; the rest keeps working.
+frame, navigation, a likelihood threshold slider (AppState's threshold), per-keypoint visibility,
+trails, a trace plot with a problem strip, the comparison with a second run, export, and
+``pose-predict`` as a child process. What is known about the video besides its pixels (the
+predictions, loaded once in a thread; problems; the comparison; the prediction job) is owned by a
+:class:`~pose_gui.sessions.review.ReviewSession` that the pane renders and forwards intents to. The
+labelled frames tab is :class:`LabeledFramesView`. Bad input is shown in the pane; the rest keeps working.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from pose_core.errors import DataError
-from pose_gui.models.predictions import (
-    FrameProblems,
-    ProblemScores,
-    VideoPredictions,
-    check_frame_count,
-    flag_problems,
-    load_video_predictions,
-    pca_error_px,
-    problem_scores,
-    video_predictions_path,
-)
+from pose_gui import dialogs
+from pose_gui.actions import REVIEW_SHORTCUTS
 from pose_gui.models.state import AppState
+from pose_gui.sessions.review import ReviewSession
 from pose_gui.style import ERROR_COLOR, keypoint_colors
 from pose_gui.views.review.inspect_panel import InspectPanel
-from pose_gui.views.review.jobs import ReviewJobsMixin
+from pose_gui.views.review.jobs import ReviewExports
 from pose_gui.views.review.labeled import LabeledFramesView
-from pose_gui.views.review.latest_tasks import LatestTasks
 from pose_gui.views.review.navigation import NavigationBar
 from pose_gui.views.review.sources import SourceBar
 from pose_gui.views.review.traces import TracePlot
 from pose_gui.views.review.viewer import FrameView, OverlayOptions
 from pose_gui.workers.frame_loader import FrameLoader
-from pose_gui.workers.tasks import TaskThread
 
 if TYPE_CHECKING:
     from pose_core.project import Project
     from pose_core.video.reader import VideoInfo
-    from pose_gui.workers.predict_job import PredictJob
+    from pose_gui.models.predictions import FrameProblems, VideoPredictions
 
 PROBLEMS_DELAY_MS = 150  # problems are recomputed this long after the threshold stops moving
 FALLBACK_FPS = 30.0
 PLAYING_CONTROLS_INTERVAL_S = 0.1
 
 
-def _load_predictions(path: Path, names: list[str] | None, run_dir: Path) -> tuple[VideoPredictions, ProblemScores]:
-    """Read predictions and score their frames for the problem strip (worker thread; rows are checked later)."""
-    preds = load_video_predictions(path, None, names)
-    return preds, problem_scores(preds.xy_lik, pca_error_px(run_dir, preds.xy_lik[:, :, :2]))
-
-
-def _runs_of(project: Project | None) -> list[tuple[Path, str]]:
-    """The project's runs as ``(path, label)`` (worker thread)."""
-    if project is None:
-        return []
-    from pose_core.runs import list_runs
-
-    return [(run.path, f"{run.name} ({run.status})") for run in list_runs(project)]
-
-
-class VideoReviewPane(ReviewJobsMixin, QWidget):
+class VideoReviewPane(QWidget):
     """The Review pane (see the module docstring).
 
     Signals:
@@ -80,28 +56,23 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
+        self.session = ReviewSession(state, self)
         self.loader: FrameLoader | None = None
         self.video_info: VideoInfo | None = None
-        self.predictions: VideoPredictions | None = None
-        self.compare: VideoPredictions | None = None
-        self.compare_run: Path | None = None
-        self.problems: FrameProblems | None = None
-        self.predict_job: PredictJob | None = None
         self.shown_frame_idx = -1
         self.current_image: np.ndarray | None = None
-        self._scores: ProblemScores | None = None
-        self._pending_preds: tuple[VideoPredictions, ProblemScores] | None = None
         self._retired: list[FrameLoader] = []
-        self._tasks = LatestTasks(self)
-        self._predict_job_id: int | None = None
         self._waiting_for_frame = False
-        self._runs: list[tuple[Path, str]] = []
         self._controls_moved_s = 0.0
         self._cursor_due = False
         self._build()
+        self.exports = ReviewExports(self.session, self.inspect, self.sources, self)
+        self.session.jump_px = self.inspect.jump_px
         self._connect()
         self._on_state_project_changed(state.project)
         self._on_state_threshold_changed(state.likelihood_threshold)
+        self.session.refresh_runs()  # a pane built late starts from the current run and video
+        self.session.reload()
         if state.video_path is not None:
             self.open_video(state.video_path)
 
@@ -153,53 +124,62 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         self._build_shortcuts()
 
     def _build_shortcuts(self) -> None:
-        keys = {
-            "Space": lambda: self.nav.set_playing(not self.nav.play_button.isChecked()),
-            "Right": lambda: self.nav.step(1),
-            "Left": lambda: self.nav.step(-1),
-            "Shift+Right": lambda: self.nav.step(10),
-            "Shift+Left": lambda: self.nav.step(-10),
-            "Home": lambda: self.nav.step(-self.nav.n_frames),
-            "End": lambda: self.nav.step(self.nav.n_frames),
-            "N": lambda: self.go_to_problem(1),
-            "P": lambda: self.go_to_problem(-1),
-            "]": lambda: self.nav.change_speed(1),
-            "[": lambda: self.nav.change_speed(-1),
-            "Ctrl+G": lambda: self.nav.frame_box.setFocus(),
-            "Ctrl+Shift+S": self.export_png,
-            "F": self.view.reset_zoom,
+        slots = {
+            "review.play": lambda: self.nav.set_playing(not self.nav.play_button.isChecked()),
+            "review.next_frame": lambda: self.nav.step(1),
+            "review.previous_frame": lambda: self.nav.step(-1),
+            "review.forward_10": lambda: self.nav.step(10),
+            "review.back_10": lambda: self.nav.step(-10),
+            "review.first_frame": lambda: self.nav.step(-self.nav.n_frames),
+            "review.last_frame": lambda: self.nav.step(self.nav.n_frames),
+            "review.next_problem": lambda: self.go_to_problem(1),
+            "review.previous_problem": lambda: self.go_to_problem(-1),
+            "review.faster": lambda: self.nav.change_speed(1),
+            "review.slower": lambda: self.nav.change_speed(-1),
+            "review.go_to_frame": lambda: self.nav.frame_box.setFocus(),
+            "review.export_png": self.export_png,
+            "review.fit": self.view.reset_zoom,
         }
-        for key, slot in keys.items():
-            shortcut = QShortcut(QKeySequence(key), self)
+        for spec in REVIEW_SHORTCUTS:
+            shortcut = QShortcut(QKeySequence(spec.keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+            shortcut.setWhatsThis(spec.title)  # Help > Keyboard shortcuts lists it from here
+            shortcut.activated.connect(slots[spec.id])
 
     def _connect(self) -> None:
         state = self.state
         state.project_changed.connect(self._on_state_project_changed)
-        state.runs_changed.connect(self._refresh_runs)
         state.run_changed.connect(self._on_state_run_changed)
         state.video_changed.connect(self._on_state_video_changed)
         state.frame_changed.connect(self._on_state_frame_changed)
         state.threshold_changed.connect(self._on_state_threshold_changed)
         self.sources.video_chosen.connect(state.set_video)
         self.sources.run_chosen.connect(state.set_run_dir)
-        self.sources.compare_chosen.connect(self._on_sources_compare_chosen)
+        self.sources.compare_chosen.connect(self.session.set_compare_run)
         self.sources.predict_clicked.connect(self.start_prediction)
-        self.sources.cancel_clicked.connect(self.cancel_prediction)
+        self.sources.cancel_clicked.connect(self.session.cancel_prediction)
         self.nav.frame_requested.connect(state.set_frame_idx)
         self.nav.play_toggled.connect(self._on_nav_play_toggled)
         self.nav.speed_changed.connect(lambda _speed: self._update_play_interval())
         self.play_timer.timeout.connect(self._on_play_timer_timeout)
-        self.problems_timer.timeout.connect(self._update_problems)
+        self.problems_timer.timeout.connect(self.session.update_problems)
         self.inspect.threshold_moved.connect(state.set_likelihood_threshold)
         self.inspect.overlay_changed.connect(self._redraw)
         self.inspect.traces_changed.connect(self._update_traces)
         self.inspect.problem_requested.connect(self.go_to_problem)
-        self.inspect.jump_changed.connect(self._update_problems)
+        self.inspect.jump_changed.connect(lambda: self.session.set_jump_px(self.inspect.jump_px))
         self.inspect.export_png_clicked.connect(self.export_png)
-        self.inspect.export_clip_clicked.connect(self.export_clip)
+        self.inspect.export_clip_clicked.connect(lambda: self.exports.export_clip(self.video_info))
+        self.inspect.skeleton_edit.editingFinished.connect(self._on_skeleton_edit_finished)
         self.traces.frame_clicked.connect(state.set_frame_idx)
+        session = self.session
+        session.predictions_changed.connect(self._on_session_predictions_changed)
+        session.compare_changed.connect(lambda _compare: self._redraw())
+        session.problems_changed.connect(self._on_session_problems_changed)
+        session.message_changed.connect(lambda text, error: self._show(self.preds_message, text, error))
+        session.runs_listed.connect(self._on_session_runs_listed)
+        session.predict_running_changed.connect(self._on_session_predict_running_changed)
+        session.predict_progressed.connect(self.sources.set_progress)
 
     # ------------------------------------------------------------------ state slots
 
@@ -208,26 +188,26 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         if project is not None:
             self.sources.folder = project.video_dir
         self.sources.set_videos(list(project.videos) if project is not None else [], self.state.video_path)
+        self.sources.set_runs([], None, None)
         if names and self.predictions is None:
             self.inspect.set_keypoints(names, keypoint_colors(len(names)))
             self.view.set_colors(keypoint_colors(len(names)))
-        self._refresh_runs()
+        self.inspect.skeleton_edit.setText(_stored_skeleton(project))
+        self.inspect.skeleton_edit.editingFinished.emit()
         self.labeled.load(self.state.run_dir, project)
 
-    def _refresh_runs(self) -> None:
-        self._run_task("runs", _runs_of, self.state.project, on_success=self._on_runs_listed)
-
-    def _on_runs_listed(self, runs: list[tuple[Path, str]]) -> None:
-        self.sources.set_runs(runs, self.state.run_dir, self.compare_run)
-        self._runs = runs
+    def _on_session_runs_listed(self, runs: list[tuple[Path, str, str, bool]]) -> None:
+        self.sources.set_runs([(path, label) for path, label, _status, _ckpt in runs], self.state.run_dir,
+                              self.session.compare_run)  # fmt: skip
         self._choose_defaults()
+        self._update_predict_button()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._choose_defaults()
 
     def _choose_defaults(self) -> None:
-        """When shown with nothing chosen: the project's first video and its newest run with predictions of it."""
+        """When shown with nothing chosen: the project's first video and its newest finished run with predictions of it."""
         project = self.state.project
         if not self.isVisible() or project is None:
             return
@@ -235,13 +215,14 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
             self.state.set_video(project.videos[0])
         video = self.state.video_path
         if self.state.run_dir is None and video is not None:
-            with_preds = [path for path, _ in self._runs if video_predictions_path(path, video).is_file()]
-            if with_preds:
-                self.state.set_run_dir(with_preds[0])
+            default = self.session.default_run(video)
+            if default is not None:
+                self.state.set_run_dir(default)
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
-        self._refresh_runs()
-        self.load_predictions()
+        self.sources.set_runs([(path, label) for path, label, _s, _c in self.session.runs], run_dir,
+                              self.session.compare_run)  # fmt: skip
+        self._update_predict_button()
         self.labeled.load(run_dir, self.state.project)
 
     def _on_state_video_changed(self, video_path: Path | None) -> None:
@@ -281,14 +262,12 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         """Open ``video_path`` in a new loader thread (None closes the video)."""
         self._retire_loader()
         self.video_info = None
-        self.predictions = self.compare = self.problems = None
         self.current_image, self.shown_frame_idx = None, -1
         self.view.clear_all()
         self.traces.set_traces(None, [], [])
         self.traces.set_problems(None)
         self.nav.set_range(0, 0.0)
         self._show(self.video_message, "")
-        self._show(self.preds_message, "")
         if video_path is None:
             return
         loader = FrameLoader(Path(video_path), parent=self)
@@ -299,7 +278,6 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         self.loader = loader
         self._show(self.video_message, f"Opening {Path(video_path).name}…", error=False)
         loader.start()
-        self.load_predictions()
 
     def _retire_loader(self) -> None:
         """Stop the current loader without waiting (it may still be opening a long video)."""
@@ -322,10 +300,7 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         self._update_play_interval()
         self.inspect.set_clip_range(info.n_frames)
         self._request_frame(self.state.frame_idx)
-        if self._pending_preds is not None:
-            self._on_preds_loaded(self._pending_preds)
-            self._pending_preds = None
-        self._load_compare()
+        self.session.set_video_info(info)
 
     def _on_loader_open_failed(self, error: BaseException) -> None:
         self._show(self.video_message, f"Cannot show this video: {error}")
@@ -405,89 +380,81 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
 
     # ------------------------------------------------------------------ predictions
 
-    def load_predictions(self) -> None:
-        """Read the current run's predictions of the current video in a thread (while the video opens)."""
-        self.predictions, self.problems, self._scores, self._pending_preds = None, None, None, None
-        self.traces.set_traces(None, [], [])
-        self.traces.set_problems(None)
-        self._redraw()
-        run_dir, video = self.state.run_dir, self.state.video_path
-        if video is None or (self.loader is None and self.video_info is None):
-            return  # no video, or it failed to open
-        if run_dir is None:
-            self._show(self.preds_message, "Choose a run to show its predictions on this video.", error=False)
-            return
-        path = video_predictions_path(run_dir, video)
-        if not path.is_file():
-            self._show(
-                self.preds_message,
-                f"Run {run_dir.parent.name}/{run_dir.name} has no predictions for {video.name} "
-                f"(expected {path}): click Predict video.",
-                error=False,
-            )
-            return
-        self._show(self.preds_message, f"Reading {path.name}…", error=False)
-        names = self._project_keypoints()
-        self._run_task("preds", _load_predictions, path, names, run_dir, on_success=self._on_preds_loaded)
-        self._load_compare()
+    @property
+    def predictions(self) -> VideoPredictions | None:
+        """The predictions drawn (the session's)."""
+        return self.session.predictions
 
-    def _project_keypoints(self) -> list[str] | None:
-        return list(self.state.project.keypoint_names) if self.state.project is not None else None
+    @property
+    def problems(self) -> FrameProblems | None:
+        """The flagged frames (the session's)."""
+        return self.session.problems
 
-    def _on_preds_loaded(self, result: tuple[VideoPredictions, ProblemScores]) -> None:
-        if self.video_info is None:
-            self._pending_preds = result  # accepted when the video has opened (its frame count is known)
-            return
-        predictions, scores = result
-        try:
-            check_frame_count(predictions, self.video_info.n_frames)
-        except DataError as error:
-            self._show(self.preds_message, str(error))
-            return
-        self.predictions, self._scores = predictions, scores
-        self._show(self.preds_message, "")
-        colors = keypoint_colors(len(predictions.keypoint_names))
-        self.view.set_colors(colors)
-        self.inspect.set_keypoints(predictions.keypoint_names, colors)
-        self._update_problems()
+    def _on_session_predictions_changed(self, predictions: VideoPredictions | None) -> None:
+        if predictions is not None:
+            colors = keypoint_colors(len(predictions.keypoint_names))
+            self.view.set_colors(colors)
+            self.inspect.set_keypoints(predictions.keypoint_names, colors)
         self._update_traces()
-
-    def _on_sources_compare_chosen(self, run_dir: Path | None) -> None:
-        self.compare_run = Path(run_dir) if run_dir is not None else None
-        self._load_compare()
-
-    def _load_compare(self) -> None:
-        self.compare = None
         self._redraw()
-        if self.compare_run is None or self.video_info is None:
+
+    def _on_session_problems_changed(self, problems: FrameProblems | None) -> None:
+        self.traces.set_problems(problems)
+        scores = self.session.scores
+        if problems is not None and scores is not None:
+            n_flagged = int(np.count_nonzero(problems.flags))
+            self.inspect.set_problem_counts(problems.counts(), n_flagged, scores.pca_error_px is not None)
+        self._redraw()
+
+    def start_prediction(self) -> None:
+        """Predict the current video with the current run; asks first when that would replace its predictions."""
+        existing = self.session.prediction_exists()
+        if existing is not None and not dialogs.confirm(
+            self, "Replace the predictions?",
+            f"{existing} already holds this run's predictions of this video. Predicting again replaces them.",
+            "Predict again",
+        ):  # fmt: skip
             return
-        path = video_predictions_path(self.compare_run, self.video_info.path)
-        names = self._project_keypoints()
-        self._run_task(
-            "compare", _load_predictions, path, names, self.compare_run,
-            on_success=self._on_compare_loaded, on_error=self._on_compare_failed,
+        self.session.start_prediction()
+
+    def cancel_prediction(self) -> None:
+        """Cancel the running prediction."""
+        self.session.cancel_prediction()
+
+    def _on_session_predict_running_changed(self, running: bool) -> None:
+        self.sources.set_job_running(running)
+        job = self.session.predict_job
+        if running and job is not None:
+            self.sources.progress.setFormat("Starting (loading the model)…")
+            self._show(self.preds_message, f"Predicting {job.video_path.name} with run {job.run_dir.parent.name}/"
+                       f"{job.run_dir.name}: the points appear here when it is done.", error=False)  # fmt: skip
+        self._update_predict_button()
+
+    def _update_predict_button(self) -> None:
+        job = self.session.predict_job
+        running = job is not None and job.is_running()
+        has_model = self.session.run_has_checkpoint(self.state.run_dir)
+        self.sources.predict_button.setEnabled(not running and self.state.run_dir is not None and has_model)
+        self.sources.predict_button.setToolTip(
+            "Run pose-predict on this video with the chosen run" if has_model
+            else "This run saved no model (it ended before its first epoch): choose another run"
         )  # fmt: skip
 
-    def _on_compare_loaded(self, result: tuple[VideoPredictions, Any]) -> None:
-        try:
-            check_frame_count(result[0], self.video_info.n_frames if self.video_info is not None else -1)
-        except DataError as error:
-            self._on_compare_failed(error)
-            return
-        self.compare = result[0]
-        self._redraw()
+    def export_png(self) -> None:
+        """Save the frame on screen with its keypoints as a PNG."""
+        self.exports.export_png(self.current_image, self.shown_frame_idx, self.video_info)
 
-    def _on_compare_failed(self, error: BaseException) -> None:
-        self._show(self.preds_message, f"Cannot compare: {error}")
-
-    def _update_problems(self) -> None:
-        if self.predictions is None or self._scores is None:
+    def _on_skeleton_edit_finished(self) -> None:
+        """Remember the skeleton typed here in the project (``skeleton.txt``), so it comes back next time."""
+        project = self.state.project
+        if project is None:
             return
-        self.problems = flag_problems(self._scores, self.state.likelihood_threshold, self.inspect.jump_px)
-        self.traces.set_problems(self.problems)
-        n_flagged = int(np.count_nonzero(self.problems.flags))
-        self.inspect.set_problem_counts(self.problems.counts(), n_flagged, self._scores.pca_error_px is not None)
-        self._redraw()
+        text = self.inspect.skeleton_edit.text().strip()
+        if text != _stored_skeleton(project):
+            try:
+                _store_skeleton(project, text)
+            except OSError as error:
+                self.state.post_message(f"The skeleton could not be saved in the project ({error}).", 8000)
 
     def _update_traces(self) -> None:
         if self.predictions is None:
@@ -498,9 +465,10 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
 
     def go_to_problem(self, step: int) -> None:
         """Jump to the next (+1) or previous (-1) frame with a problem."""
-        if self.problems is None:
+        problems = self.session.problems
+        if problems is None:
             return
-        frame_idx = self.problems.next_problem(self.state.frame_idx, step)
+        frame_idx = problems.next_problem(self.state.frame_idx, step)
         if frame_idx is None:
             self.state.post_message("No more problem frames in that direction.", 3000)
             return
@@ -527,10 +495,12 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         n_trail = self.inspect.trail_frames
         trail = self.predictions.xy_lik[max(0, frame_idx - n_trail) : frame_idx] if ok and n_trail else None  # type: ignore[union-attr]
         self.view.show_trail(trail, options)
-        compare_ok = ok and self.compare is not None
-        self.view.show_compare(self.compare.frame(frame_idx) if compare_ok else None, options)  # type: ignore[union-attr]
-        problem = self.problems.describe(frame_idx) if ok and self.problems is not None else ""
-        self.inspect.set_frame_problem(problem)
+        compare = self.session.compare
+        self.view.show_compare(compare.frame(frame_idx) if ok and compare is not None else None, options)
+        problems = self.session.problems
+        problem = problems.describe(frame_idx) if ok and problems is not None else ""
+        hidden = self.session.hidden_keypoints_text(frame_idx) if ok and not self.inspect.fade else ""
+        self.inspect.set_frame_problem("\n".join(filter(None, [problem, hidden])))
 
     def _show(self, label: QLabel, text: str, error: bool = True) -> None:
         label.setText(f"<span style='color:{ERROR_COLOR}'>{text}</span>" if error and text else text)
@@ -538,26 +508,10 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
 
     # ------------------------------------------------------------------ tasks and lifecycle
 
-    def _run_task(
-        self, key: str, fn: Any, *args: Any, on_success: Any, on_error: Any = None, error_title: str = "",
-        report_progress: bool = False,
-    ) -> TaskThread:  # fmt: skip
-        """Run ``fn(*args)`` in a thread; errors go to ``on_error``, the error dialog, or the pane's message."""
-
-        def fail(error: BaseException) -> None:
-            if on_error is not None:
-                on_error(error)
-            elif error_title:
-                self.state.report_error(error, error_title)
-            else:
-                self._show(self.preds_message if key in ("preds", "compare") else self.video_message, str(error))
-
-        return self._tasks.run(key, fn, *args, on_success=on_success, on_error=fail, report_progress=report_progress)
-
     def is_loading(self) -> bool:
         """True while the video opens, predictions or errors load, or the first frame is being decoded."""
         opening = self.loader is not None and self.video_info is None and self.loader.isRunning()
-        tasks = self._tasks.is_running()
+        tasks = self.session.is_loading() or self.exports.is_running()
         return opening or tasks or self._waiting_for_frame or self.labeled.is_loading()
 
     def shutdown(self) -> None:
@@ -569,7 +523,28 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
             self.loader = None
         for loader in self._retired:
             loader.stop()
-        self._tasks.shutdown()
-        if self.predict_job is not None:
-            self.predict_job.shutdown()
+        self.session.shutdown()
+        self.exports.shutdown()
         self.labeled.shutdown()
+
+
+SKELETON_FILENAME = "skeleton.txt"  # in the project folder: the pairs typed in Review ("nose-paw1, paw1-paw2")
+
+
+def _stored_skeleton(project: Project | None) -> str:
+    """The skeleton stored in ``project`` ("" if none)."""
+    if project is None:
+        return ""
+    try:
+        return (project.root / SKELETON_FILENAME).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _store_skeleton(project: Project, text: str) -> None:
+    """Store the skeleton in ``project`` (an empty text removes the file)."""
+    path = project.root / SKELETON_FILENAME
+    if text:
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.config.schema import SchemaField
+from pose_gui import dialogs
 
 EMPTY_TEXT = "(empty)"
 INT_LIMIT = 2**31 - 1
@@ -156,8 +156,40 @@ class CompactDoubleSpinBox(QDoubleSpinBox):
         except ValueError:
             ok = stripped in ("", "-", "+", ".") or stripped.lower().endswith(("e", "e-", "e+"))
             return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
-        in_range = self.minimum() <= value <= self.maximum()
-        return (QValidator.State.Acceptable if in_range else QValidator.State.Intermediate), text, pos
+        _widen_to(self, value)
+        return QValidator.State.Acceptable, text, pos
+
+
+class WideSpinBox(QSpinBox):
+    """An integer spin box that keeps a typed value outside its bounds (``-5`` epochs) instead of dropping it.
+
+    The config check then says what is wrong with the value typed, and the YAML holds that same value.
+    """
+
+    def validate(self, text: str, pos: int) -> Any:
+        from PySide6.QtGui import QValidator
+
+        if text == self.specialValueText() and text:
+            return QValidator.State.Acceptable, text, pos
+        stripped = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        try:
+            value = int(stripped)
+        except ValueError:
+            return (
+                (QValidator.State.Intermediate if stripped in ("", "-", "+") else QValidator.State.Invalid),
+                text,
+                pos,
+            )
+        _widen_to(self, value)
+        return QValidator.State.Acceptable, text, pos
+
+
+def _widen_to(spin: QSpinBox | QDoubleSpinBox, value: float) -> None:
+    """Let ``spin`` hold ``value`` as typed: a spin box would clamp it silently (1.5 became 1.0)."""
+    if value < spin.minimum() and not spin.specialValueText():
+        spin.setMinimum(value)  # type: ignore[arg-type]
+    if value > spin.maximum():
+        spin.setMaximum(value)  # type: ignore[arg-type]
 
 
 class NumberEditor(FieldEditor):
@@ -167,7 +199,7 @@ class NumberEditor(FieldEditor):
         super().__init__(field, parent)
         md = field.metadata
         self.is_float, self.optional = is_float, optional
-        self.spin: Any = CompactDoubleSpinBox() if is_float else QSpinBox()  # QSpinBox | QDoubleSpinBox
+        self.spin: Any = CompactDoubleSpinBox() if is_float else WideSpinBox()  # QSpinBox | QDoubleSpinBox
         self.spin.setKeyboardTracking(True)
         guard_wheel(self.spin)
         step = md.get("step", 0.1 if is_float else 1)
@@ -278,16 +310,6 @@ class TextEditor(FieldEditor):
         return None if (self.optional and not text) else text
 
 
-def _ask_directory(parent: QWidget, title: str, start: str) -> str:
-    """Ask for a folder (a function of its own so tests can replace it)."""
-    return QFileDialog.getExistingDirectory(parent, title, start)
-
-
-def _ask_file(parent: QWidget, title: str, start: str) -> str:
-    """Ask for a file (a function of its own so tests can replace it)."""
-    return QFileDialog.getOpenFileName(parent, title, start)[0]
-
-
 class PathEditor(TextEditor):
     """A path as text plus a Browse button (a folder or a file picker)."""
 
@@ -303,9 +325,9 @@ class PathEditor(TextEditor):
     def _on_browse_clicked(self) -> None:
         title = f"Choose {self.field.metadata.get('title', self.key)}"
         start = self.line.text() or self.base_dir
-        chosen = _ask_directory(self, title, start) if self.is_dir else _ask_file(self, title, start)
-        if chosen:
-            self.line.setText(chosen)
+        chosen = dialogs.ask_directory(self, title, start) if self.is_dir else dialogs.ask_open_file(self, title, start)
+        if chosen is not None:
+            self.line.setText(str(chosen))
             self._emit()
 
 

@@ -162,6 +162,9 @@ class AttachedRun(QObject):
         stale_timeout_s: Silence after which the run is reported stale.
     """
 
+    can_kill = False
+    is_attached = True
+
     event_received = Signal(object)
     phase_changed = Signal(str, str)
     progress = Signal(object)
@@ -207,6 +210,11 @@ class AttachedRun(QObject):
     def n_skipped_lines(self) -> int:
         """Garbled ``events.jsonl`` lines skipped so far."""
         return self.follower.n_skipped_lines
+
+    @property
+    def n_events(self) -> int:
+        """Events read since attaching, at least 1 if the run had written any before (0 = nothing yet)."""
+        return max(self.follower.n_events, int(self._has_events))
 
     def is_running(self) -> bool:
         """True while following (until the run ends, vanishes or is detached)."""

@@ -28,6 +28,18 @@ def predict_command(run_dir: Path, video_path: Path, overwrite: bool = True) -> 
     return args + (["--overwrite"] if overwrite else [])
 
 
+def progress_text(stage: str, done: int, total: int, frames_per_s: float) -> str:
+    """``Predicting 120/994 frames · 85 frames/s · ETA 0:10`` (as the training progress bar says it)."""
+    verb = {"predict": "Predicting", "render": "Rendering"}.get(stage, stage.capitalize())
+    if frames_per_s > 0 and total >= done:
+        eta_s = (total - done) / frames_per_s
+        minutes, seconds = divmod(int(round(eta_s)), 60)
+        rate = f"{frames_per_s:.0f} frames/s · ETA {minutes}:{seconds:02d}"
+    else:
+        rate = "— frames/s · ETA —"
+    return f"{verb} {done}/{total} frames · {rate}"
+
+
 class PredictJob(QObject):
     """Predicts one video with one run in a child process.
 
@@ -105,7 +117,7 @@ class PredictJob(QObject):
                 stage = str(data.get("stage", "predict"))
                 done, total = int(data.get("frames_done", 0)), int(data.get("n_frames", 0))
                 fps = float(data.get("frames_per_s") or 0.0)
-                self.progressed.emit(done, total, f"{stage}: {done}/{total} frames ({fps:.0f} frames/s)")
+                self.progressed.emit(done, total, progress_text(stage, done, total, fps))
             elif event.kind == "failed":
                 self._error_line = str(data.get("error", ""))
 

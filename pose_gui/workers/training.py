@@ -86,8 +86,14 @@ class TrainingJob(QObject):
         stopped(): The run ended after Stop.
         killed(): The run was killed.
         failed(object): The run failed (:class:`TrainingFailure`).
+        stale_changed(bool, str): Never emitted: a child of ours is judged by its process, not by silence
+            (declared for the :class:`~pose_gui.workers.followed_run.FollowedRun` protocol).
         ended(str): Emitted last: ``finished``, ``stopped``, ``killed`` or ``failed``.
     """
+
+    can_kill = True
+    is_attached = False
+    is_stale = False
 
     started = Signal(object)
     event_received = Signal(object)
@@ -99,6 +105,7 @@ class TrainingJob(QObject):
     stopped = Signal()
     killed = Signal()
     failed = Signal(object)
+    stale_changed = Signal(bool, str)
     ended = Signal(str)
 
     def __init__(
@@ -145,9 +152,17 @@ class TrainingJob(QObject):
         """Garbled ``events.jsonl`` lines skipped so far."""
         return self.follower.n_skipped_lines
 
+    @property
+    def n_events(self) -> int:
+        """Events read so far."""
+        return self.follower.n_events
+
     def is_running(self) -> bool:
         """True from :meth:`start` until :attr:`ended`."""
         return self.status == "running"
+
+    def detach(self) -> None:
+        """Nothing to do: our own child is followed until it ends (Stop or Kill end it)."""
 
     # ------------------------------------------------------------------ control
 

@@ -43,7 +43,11 @@ def train_args(project: Path, run_dir: Path, *extra: str) -> list[str]:
 
 def test_run_directory_layout(tiny_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = tmp_path / "run"
-    assert train_main(train_args(tiny_project, run_dir)) == 0
+    lr_args = (
+        "training.optimizer_params.learning_rate=0.001",
+        "training.lr_scheduler_params.multisteplr.milestones=[1]",
+    )
+    assert train_main(train_args(tiny_project, run_dir, *lr_args)) == 0
     out = capsys.readouterr().out
     assert f"Results in {run_dir}" in out and "test" in out
     for name in ("config.yaml", "events.jsonl", "predictions.csv", "predictions_pixel_error.csv", "summary.json"):
@@ -65,6 +69,13 @@ def test_run_directory_layout(tiny_project: Path, tmp_path: Path, capsys: pytest
     assert kinds.count("epoch_end") == 2
     epoch = next(e for e in read_events(run_dir / "events.jsonl") if e.kind == "epoch_end")
     assert {"train_supervised_loss", "val_supervised_loss", "val_supervised_rmse"} <= set(epoch.data["metrics"])
+    # the learning rate logged is the one each epoch trained at (the scheduler halves it after epoch 0),
+    # and it is in the step events too, so the curve moves during the first epoch
+    events = read_events(run_dir / "events.jsonl")
+    epoch_lrs = [e.data["metrics"]["learning_rate"] for e in events if e.kind == "epoch_end"]
+    assert epoch_lrs == pytest.approx([0.001, 0.0005])
+    first_step = next(e for e in events if e.kind == "progress")
+    assert first_step.data["metrics"]["learning_rate"] == pytest.approx(0.001)
 
 
 def _start(project: Path, run_dir: Path, *extra: str) -> subprocess.Popen[str]:

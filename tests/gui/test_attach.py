@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from pose_core.errors import DataError
 from pose_core.events import EventWriter
 from pose_core.project import Project
-from pose_gui import actions, dialogs
+from pose_gui import dialogs
 from pose_gui.main_window import MainWindow
 from pose_gui.models.state import AppState
 from pose_gui.views.training_monitor import TrainingMonitorPane
@@ -77,9 +77,9 @@ def remote(example_project: Path) -> Iterator[RemoteRun]:
 
 def attach(qtbot: QtBot, pane: TrainingMonitorPane, run_dir: Path) -> AttachedRun:
     assert pane.cluster.attach_run(run_dir)
-    qtbot.waitUntil(lambda: isinstance(pane.job, AttachedRun), timeout=10_000)
-    assert isinstance(pane.job, AttachedRun)
-    return pane.job
+    qtbot.waitUntil(lambda: isinstance(pane.session.job, AttachedRun), timeout=10_000)
+    assert isinstance(pane.session.job, AttachedRun)
+    return pane.session.job
 
 
 def val_losses(pane: TrainingMonitorPane) -> list[float]:
@@ -140,7 +140,7 @@ def test_a_run_folder_that_vanishes_is_reported(qtbot: QtBot, pane: TrainingMoni
     shutil.rmtree(remote.run_dir)
     qtbot.waitUntil(lambda: run.status == "vanished", timeout=5_000)
     assert pane.failure_box.isVisible() and "vanished" in pane.failure_title.text()
-    assert not pane.is_training() and pane.train_button.isEnabled()
+    assert not pane.session.is_busy() and pane.train_button.isEnabled()
 
 
 def test_stop_asks_then_writes_the_stop_file(
@@ -188,7 +188,7 @@ def test_attaching_to_a_folder_that_is_no_run_is_refused(
     qtbot.waitUntil(lambda: bool(dialog_log.errors), timeout=10_000)
     ((title, error),) = dialog_log.take_errors()
     assert title == "Cannot attach to the run" and isinstance(error, DataError) and "not a run folder" in str(error)
-    assert pane.job is None and pane.train_button.isEnabled()
+    assert pane.session.job is None and pane.train_button.isEnabled()
 
 
 def test_export_dialog_previews_writes_and_attaches(
@@ -213,8 +213,12 @@ def test_export_dialog_previews_writes_and_attaches(
     dialog.overrides_edit.editingFinished.emit()
     qtbot.waitUntil(lambda: "#SBATCH --gres=gpu:1" in dialog.previews["job.sbatch"].toPlainText(), timeout=20_000)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-    assert (dest / "train.sh").is_file() and (dest / "job.sbatch").is_file() and not dialog.isVisible()
-    qtbot.waitUntil(lambda: isinstance(pane.job, AttachedRun) and pane.job.run_dir == dest, timeout=10_000)
+    # written at once, or as soon as the config check the click's focus change started has ended
+    qtbot.waitUntil(lambda: (dest / "train.sh").is_file() and pane.cluster.export_dialog is None, timeout=20_000)
+    assert (dest / "job.sbatch").is_file()
+    qtbot.waitUntil(
+        lambda: isinstance(pane.session.job, AttachedRun) and pane.session.job.run_dir == dest, timeout=10_000
+    )
     assert pane.cluster.export_dialog is None
 
 
@@ -225,11 +229,11 @@ def test_file_menu_attach_asks_for_the_folder(
     window = MainWindow(AppState(), remember=False)
     qtbot.addWidget(window)
     window.state.set_project(Project.open(example_project))
-    monkeypatch.setattr(actions, "ask_directory", lambda parent, title, start=None: remote.run_dir)
+    monkeypatch.setattr(dialogs, "ask_directory", lambda parent, title, start=None: remote.run_dir)
     window.actions_by_id["file.attach_run"].trigger()
     pane = window.pane("training")
     assert isinstance(pane, TrainingMonitorPane) and window.current_pane_name() == "training"
-    qtbot.waitUntil(lambda: isinstance(pane.job, AttachedRun), timeout=10_000)
+    qtbot.waitUntil(lambda: isinstance(pane.session.job, AttachedRun), timeout=10_000)
     assert window.actions_by_id["file.export_job"].isEnabled()
     assert window.close()  # no question: nothing of ours runs
 

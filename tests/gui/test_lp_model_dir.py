@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from pose_core.data.labels import read_labels
 from pose_core.io.predictions import write_predictions_csv
 from pose_core.project import Project
-from pose_gui import actions
+from pose_gui import dialogs
 from pose_gui.main_window import MainWindow
 from pose_gui.models.state import AppState
 
@@ -86,7 +86,7 @@ def test_model_folder_in_a_project_shows_its_curves_and_predictions(
 ) -> None:
     project = Project.open(example_project)
     lp_dir = write_lp_model_dir(example_project / "outputs" / "2024-05-01" / "10-00-00", project, example_project)
-    monkeypatch.setattr(actions, "ask_directory", lambda *_args: lp_dir)
+    monkeypatch.setattr(dialogs, "ask_directory", lambda *_args: lp_dir)
     window.actions_by_id["file.open_model_folder"].trigger()
     qtbot.waitUntil(lambda: window.state.run_dir == lp_dir and not window.is_loading(), timeout=30_000)
     assert window.state.project is not None and window.state.project.root == example_project

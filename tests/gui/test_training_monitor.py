@@ -72,16 +72,25 @@ def fake_child(code: str) -> object:
 
 
 def wait_ended(qtbot: QtBot, pane: TrainingMonitorPane, timeout_ms: int = 30_000) -> str:
-    qtbot.waitUntil(lambda: pane.job is not None and not pane.is_training(), timeout=timeout_ms)
-    assert pane.job is not None
-    return pane.job.status
+    qtbot.waitUntil(lambda: pane.session.job is not None and not pane.session.is_busy(), timeout=timeout_ms)
+    assert pane.session.job is not None
+    return pane.session.job.status
 
 
-def write_run(project: Path, name: str, val_losses: list[float], status: str = "finished") -> Path:
-    """A run folder with the events a finished run writes (for replay tests)."""
+def write_run(
+    project: Path,
+    name: str,
+    val_losses: list[float],
+    status: str = "finished",
+    *,
+    checkpoint: bool = True,
+    max_epochs: int | None = None,
+) -> Path:
+    """A run folder with the events a finished run writes (for replay tests), with a last.ckpt unless told not to."""
     run_dir = project / "outputs" / "2024-01-01" / name
     writer = EventWriter(run_dir / "events.jsonl")
-    writer.emit("started", pid=1, job="train", max_epochs=len(val_losses), start_epoch=0, steps_per_epoch=2)
+    max_epochs = len(val_losses) if max_epochs is None else max_epochs
+    writer.emit("started", pid=1, job="train", max_epochs=max_epochs, start_epoch=0, steps_per_epoch=2)
     for epoch, val in enumerate(val_losses):
         writer.emit("progress", epoch=epoch, step=2, steps_per_epoch=2, global_step=2 * epoch + 2,
                     metrics={"train_supervised_loss": val * 1.5})  # fmt: skip
@@ -92,6 +101,10 @@ def write_run(project: Path, name: str, val_losses: list[float], status: str = "
     else:
         writer.emit(status, epoch=len(val_losses) - 1, global_step=2 * len(val_losses))
     writer.close()
+    if checkpoint and val_losses:
+        ckpt = run_dir / "tb_logs" / "posedesk" / "version_0" / "checkpoints" / "last.ckpt"
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        ckpt.write_bytes(b"not a real checkpoint: only its presence is read here")
     return run_dir
 
 
@@ -110,16 +123,16 @@ def test_invalid_config_is_refused_before_launch(
     ((title, error),) = dialog_log.take_errors()
     assert title == "Cannot start training"
     assert isinstance(error, ConfigError) and "max_epochs" in str(error)
-    assert pane.job is None and not (example_project / "outputs").exists()
+    assert pane.session.job is None and not (example_project / "outputs").exists()
     assert pane.train_button.isEnabled() and not pane.state.is_busy
 
 
 def test_child_that_dies_without_a_word_shows_exit_code_and_log(
     qtbot: QtBot, pane: TrainingMonitorPane, example_project: Path
 ) -> None:
-    pane.command_factory = fake_child("print('importing torch', flush=True)\nimport sys\nsys.exit(3)")
+    pane.session.command_factory = fake_child("print('importing torch', flush=True)\nimport sys\nsys.exit(3)")
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.job is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: pane.session.job is not None, timeout=20_000)
     assert pane.state.is_busy
     assert wait_ended(qtbot, pane) == "failed"
     assert pane.failure_box.isVisible()
@@ -133,15 +146,15 @@ def test_child_that_dies_without_a_word_shows_exit_code_and_log(
 def test_second_train_click_is_refused_and_kill_asks_first(
     qtbot: QtBot, pane: TrainingMonitorPane, dialog_log: DialogLog
 ) -> None:
-    pane.command_factory = fake_child("import time\nprint('training', flush=True)\ntime.sleep(60)")
+    pane.session.command_factory = fake_child("import time\nprint('training', flush=True)\ntime.sleep(60)")
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.job is not None and pane.job.process.is_running(), timeout=20_000)
-    first = pane.job
+    qtbot.waitUntil(lambda: pane.session.job is not None and pane.session.job.process.is_running(), timeout=20_000)
+    first = pane.session.job
     assert not pane.train_button.isEnabled()
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)  # disabled: nothing happens
     assert pane.start_training() is False  # e.g. from a shortcut: refused with a reason
     assert "already going" in pane.status_label.text()
-    assert pane.job is first and len(pane.state.busy_jobs) == 1
+    assert pane.session.job is first and len(pane.state.busy_jobs) == 1
     dialog_log.confirm_answer = False
     qtbot.mouseClick(pane.kill_button, Qt.MouseButton.LeftButton)
     assert dialog_log.questions and dialog_log.questions[-1][0] == "Kill training?"
@@ -165,19 +178,19 @@ def test_garbled_event_lines_are_skipped_and_curves_still_move(qtbot: QtBot, pan
         "    emit(event='epoch_end', epoch=e, metrics={'val_supervised_loss': 2.0 / (e + 1)})\n"
         "emit(event='finished', epoch=2, global_step=3)\n"
     )
-    pane.command_factory = fake_child(code)
+    pane.session.command_factory = fake_child(code)
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.job is not None and pane.job.n_skipped_lines > 0, timeout=20_000)
+    qtbot.waitUntil(lambda: pane.session.job is not None and pane.session.job.n_skipped_lines > 0, timeout=20_000)
     assert "Epoch" in pane.progress_bar.format() and "images/s" in pane.progress_bar.format()
     assert wait_ended(qtbot, pane) == "finished"
     assert pane.progress_bar.format() == "Finished at epoch 3/3"  # no rate or ETA once it has ended
-    assert pane.job is not None and pane.job.n_skipped_lines == 3
+    assert pane.session.job is not None and pane.session.job.n_skipped_lines == 3
     assert "3 garbled line(s)" in pane.status_label.text()
-    run_name = f"{pane.job.run_dir.parent.name}/{pane.job.run_dir.name}"
+    run_name = f"{pane.session.job.run_dir.parent.name}/{pane.session.job.run_dir.name}"
     assert pane.plots.curve_points(run_name, "train_supervised_loss") == ([1.0, 2.0, 3.0], [1.0, 0.5, 1 / 3])
     pane.x_axis_combo.setCurrentIndex(1)
     assert pane.plots.curve_points(run_name, "val_supervised_loss")[1] == [2.0, 1.0, 2 / 3]
-    assert (pane.job.run_dir / "train.log").is_file()
+    assert (pane.session.job.run_dir / "train.log").is_file()
 
 
 def test_a_killed_run_shows_where_it_ended_not_an_eta(
@@ -192,7 +205,7 @@ def test_a_killed_run_shows_where_it_ended_not_an_eta(
         " 'global_step': 8, 'images_per_s': 9.5, 'eta_s': 30.0}) + '\\n')\n"
         "f.flush()\ntime.sleep(60)\n"
     )
-    pane.command_factory = fake_child(code)
+    pane.session.command_factory = fake_child(code)
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "ETA" in pane.progress_bar.format(), timeout=20_000)
     dialog_log.confirm_answer = True
@@ -239,16 +252,16 @@ def test_quit_while_training_asks_and_leaves_no_process(
     window.show_pane("training")
     pane = window.pane("training")
     assert isinstance(pane, TrainingMonitorPane)
-    pane.command_factory = fake_child("import time\ntime.sleep(60)")
+    pane.session.command_factory = fake_child("import time\ntime.sleep(60)")
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.job is not None and pane.job.process.is_running(), timeout=20_000)
+    qtbot.waitUntil(lambda: pane.session.job is not None and pane.session.job.process.is_running(), timeout=20_000)
     dialog_log.confirm_answer = False
     assert not window.close()
-    assert pane.job is not None and pane.job.process.is_running()
+    assert pane.session.job is not None and pane.session.job.process.is_running()
     assert "Training run" in dialog_log.questions[-1][1]
     dialog_log.confirm_answer = True
     assert window.close()
-    assert not pane.job.process.is_running()
+    assert not pane.session.job.process.is_running()
 
 
 # ----------------------------------------------------------------------------- real training (slow)
@@ -281,14 +294,14 @@ def test_real_training_curves_move_gui_stays_responsive(
 ) -> None:
     write_tiny_config(example_project)
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.job is not None and pane.job.process.is_running(), timeout=20_000)
+    qtbot.waitUntil(lambda: pane.session.job is not None and pane.session.job.process.is_running(), timeout=20_000)
     latency_ms = event_loop_latency_ms(qtbot)
     print(f"\nGUI event-loop latency while training runs: {latency_ms:.1f} ms")
     assert latency_ms < 250  # the figure is < 100 ms; generous for 2 cores shared with other jobs
     qtbot.waitUntil(lambda: pane.plots.curve_count() > 0, timeout=120_000)
     assert wait_ended(qtbot, pane, 180_000) == "finished"
-    assert pane.live_history is not None and pane.live_history.epochs_completed == 2
-    run_dir = pane.job.run_dir if pane.job else Path()
+    assert pane.session.history is not None and pane.session.history.epochs_completed == 2
+    run_dir = pane.session.job.run_dir if pane.session.job else Path()
     assert (run_dir / "train.log").read_text(encoding="utf-8").strip()
     qtbot.waitUntil(lambda: pane.history_table.rowCount() == 1 and not pane.is_loading(), timeout=20_000)
     assert pane.history_table.item(0, 1).text() == "finished"
@@ -301,18 +314,21 @@ def test_real_training_stop_then_resume_continues_the_curves(
 ) -> None:
     write_tiny_config(example_project, max_epochs=200)
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.live_history is not None and pane.live_history.epochs_completed >= 1, timeout=180_000)
+    qtbot.waitUntil(
+        lambda: pane.session.history is not None and pane.session.history.epochs_completed >= 1, timeout=180_000
+    )
     qtbot.mouseClick(pane.stop_button, Qt.MouseButton.LeftButton)
     assert wait_ended(qtbot, pane, 120_000) == "stopped"
-    assert pane.live_history is not None
-    stopped_epochs = pane.live_history.epochs_completed
+    assert pane.session.history is not None
+    stopped_epochs = pane.session.history.epochs_completed
     assert 1 <= stopped_epochs < 200
     qtbot.waitUntil(pane.resume_button.isEnabled, timeout=20_000)
+    pane.resume_target.setCurrentIndex(pane.resume_target.findData("more"))  # the default is "to the configured 200"
     pane.resume_epochs.setValue(1)
     qtbot.mouseClick(pane.resume_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.is_training(), timeout=5_000)
+    qtbot.waitUntil(lambda: pane.session.is_busy(), timeout=5_000)
     assert wait_ended(qtbot, pane, 180_000) == "finished"
-    epochs = pane.live_history.series("train_supervised_loss", per_epoch=True).xs
+    epochs = pane.session.history.series("train_supervised_loss", per_epoch=True).xs
     assert epochs == [float(e) for e in range(len(epochs))] and len(epochs) >= stopped_epochs + 1
 
 
@@ -324,9 +340,11 @@ def test_real_training_whose_run_folder_vanishes_is_reported(
 
     write_tiny_config(example_project, max_epochs=200)
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.live_history is not None and pane.live_history.first_time is not None, timeout=120_000)
-    assert pane.job is not None
-    shutil.rmtree(pane.job.run_dir)
+    qtbot.waitUntil(
+        lambda: pane.session.history is not None and pane.session.history.first_time is not None, timeout=120_000
+    )
+    assert pane.session.job is not None
+    shutil.rmtree(pane.session.job.run_dir)
     assert wait_ended(qtbot, pane, 30_000) == "failed"
     assert "vanished" in pane.failure_title.text() and pane.train_button.isEnabled()
     assert not pane.state.is_busy

@@ -17,8 +17,8 @@ from pytestqt.qtbot import QtBot
 from pose_core.errors import DataError
 from pose_core.io.predictions import write_predictions_csv
 from pose_core.project import Project
+from pose_gui import dialogs
 from pose_gui.models.state import AppState
-from pose_gui.views.review import jobs
 from pose_gui.views.video_review import VideoReviewPane
 
 LOW_FRAME, JUMP_FRAME = 10, 20
@@ -220,7 +220,7 @@ def test_compare_two_runs(qtbot: QtBot, pane: VideoReviewPane, shared: Setup) ->
     index = pane.sources.compare_combo.findData(str(other))
     pane.sources.compare_combo.setCurrentIndex(index)
     pane.sources.compare_combo.activated.emit(index)
-    qtbot.waitUntil(lambda: pane.compare is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: pane.session.compare is not None, timeout=TIMEOUT_MS)
     go_to(qtbot, pane, 7)
     x, y = pane.view.compare_item.getData()
     np.testing.assert_allclose(np.column_stack([x, y]), other_preds[7, :, :2], atol=1e-3)
@@ -234,13 +234,13 @@ def test_export_frame_png_with_overlays(
     open_all(qtbot, pane, shared)
     go_to(qtbot, pane, 6)
     out = tmp_path / "frame6.png"
-    monkeypatch.setattr(jobs, "ask_save_path", lambda *args: out)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *args: out)
     qtbot.mouseClick(pane.inspect.export_png_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(out.is_file, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: not pane.is_loading(), timeout=TIMEOUT_MS)
     saved = cv2.imread(str(out))
     x, y = np.round(shared.preds[6, 0, :2]).astype(int)
-    color = pane._colors_bgr()[0]
+    color = pane.exports._colors_bgr()[0]
     assert np.abs(saved[y, x].astype(int) - np.array(color)).max() < 40  # keypoint 0 drawn in its colour
 
 
@@ -253,7 +253,7 @@ def test_export_clip_of_a_frame_range(
     pane.inspect.clip_start.setValue(5)
     pane.inspect.clip_stop.setValue(14)
     out = tmp_path / "clip.mp4"
-    monkeypatch.setattr(jobs, "ask_save_path", lambda *args: out)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *args: out)
     qtbot.mouseClick(pane.inspect.export_clip_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: out.is_file() and not pane.is_loading() and not pane.state.is_busy, timeout=TIMEOUT_MS)
     assert probe_video(out).n_frames == 10

@@ -1,143 +1,108 @@
-"""The review pane's jobs: ``pose-predict`` on the current video, and exporting a frame or a labelled clip.
+"""The Review pane's exports: the frame on screen as a PNG, a frame range as a labelled mp4 clip.
 
-:class:`ReviewJobsMixin` is mixed into :class:`~pose_gui.views.video_review.VideoReviewPane`; it uses
-the pane's state, controls and task runner (declared below for type checkers).
+:class:`ReviewExports` asks where to save (in the project's ``exports/`` folder by default: a clip
+saved in ``videos/`` would become a project video, predicted after every training run) and writes in
+a thread. It reads what it needs from the :class:`~pose_gui.sessions.review.ReviewSession` and the
+pane's controls; it holds no review state of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
 
 from pose_core.errors import DataError
+from pose_gui import dialogs
 from pose_gui.style import keypoint_colors
 from pose_gui.views.review.export import export_clip, export_frame_png
-from pose_gui.workers.predict_job import PredictJob
+from pose_gui.workers.latest import LatestRunner
 
 if TYPE_CHECKING:
     from pose_core.video.reader import VideoInfo
-    from pose_gui.models.predictions import VideoPredictions
-    from pose_gui.models.state import AppState
+    from pose_gui.sessions.review import ReviewSession
     from pose_gui.views.review.inspect_panel import InspectPanel
     from pose_gui.views.review.sources import SourceBar
-    from pose_gui.workers.tasks import TaskThread
+
+EXPORTS_DIRNAME = "exports"
 
 
-def ask_save_path(parent: QWidget | None, title: str, suggested: Path, file_filter: str) -> Path | None:
-    """Ask where to save a file (tests replace this function)."""
-    path, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
-    return Path(path) if path else None
+class ReviewExports(QObject):
+    """Export PNG / Export clip of the Review pane."""
 
+    def __init__(self, session: ReviewSession, inspect: InspectPanel, sources: SourceBar, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.session, self.state = session, session.state
+        self.inspect, self.sources = inspect, sources
+        self._parent = parent
+        self._tasks = LatestRunner(self)
 
-class ReviewJobsMixin:
-    """Prediction job and export actions of the review pane."""
+    def is_running(self) -> bool:
+        """True while an export is written."""
+        return self._tasks.is_running()
 
-    if TYPE_CHECKING:  # provided by the pane
-        state: AppState
-        sources: SourceBar
-        inspect: InspectPanel
-        preds_message: QLabel
-        predictions: VideoPredictions | None
-        video_info: VideoInfo | None
-        current_image: np.ndarray | None
-        shown_frame_idx: int
-        predict_job: PredictJob | None
-        _predict_job_id: int | None
-        _run_task: Callable[..., TaskThread]
-        _show: Callable[..., None]
-        load_predictions: Callable[[], None]
+    def shutdown(self) -> None:
+        """Wait for a running export."""
+        self._tasks.shutdown()
 
-    def start_prediction(self) -> None:
-        """Run ``pose-predict`` on the current video with the current run."""
-        run_dir, video = self.state.run_dir, self.state.video_path
-        if run_dir is None or video is None:
-            self.state.report_error(
-                DataError("Choose a video and a run first, then click Predict video."), "Cannot predict"
-            )
-            return
-        job = PredictJob(run_dir, video, parent=self)  # type: ignore[arg-type]
-        job.progressed.connect(self.sources.set_progress)
-        job.ended.connect(self._on_predict_job_ended)
-        self.predict_job = job
-        self._predict_job_id = self.state.add_job(f"Predicting {video.name} with run {run_dir.name}")
-        self.sources.set_job_running(True)
-        job.start()
-
-    def cancel_prediction(self) -> None:
-        """Cancel the running prediction."""
-        if self.predict_job is not None:
-            self.predict_job.cancel()
-
-    def _on_predict_job_ended(self, ok: bool, message: str, _output: Path | None) -> None:
-        self.sources.set_job_running(False)
-        if self._predict_job_id is not None:
-            self.state.remove_job(self._predict_job_id)
-            self._predict_job_id = None
-        self.state.post_message(message, 8000)
-        if ok:
-            self.load_predictions()
-        else:
-            self._show(self.preds_message, message)
-        self.state.runs_changed.emit()
-
-    # ------------------------------------------------------------------ export
+    def export_folder(self, video_path: Path) -> Path:
+        """Where exports are suggested: ``<project>/exports/``, or the video's folder without a project."""
+        project = self.state.project
+        return project.root / EXPORTS_DIRNAME if project is not None else video_path.parent
 
     def _colors_bgr(self) -> list[tuple[int, int, int]]:
-        names = self.predictions.keypoint_names if self.predictions is not None else []
+        preds = self.session.predictions
+        names = preds.keypoint_names if preds is not None else []
         return [(c.blue(), c.green(), c.red()) for c in keypoint_colors(len(names))]
 
-    def export_png(self) -> None:
+    def export_png(self, image: np.ndarray | None, frame_idx: int, video_info: VideoInfo | None) -> None:
         """Save the frame on screen with its keypoints as a PNG."""
-        if self.current_image is None or self.video_info is None:
+        if image is None or video_info is None:
             return
-        suggested = self.video_info.path.with_name(f"{self.video_info.path.stem}_frame{self.shown_frame_idx}.png")
-        path = ask_save_path(
-            self,  # type: ignore[arg-type]
-            "Export frame",
-            suggested,
-            "PNG images (*.png)",
+        name = f"{video_info.path.stem}_frame{frame_idx}.png"
+        path = dialogs.ask_save_path(
+            self._parent, "Export frame", self.export_folder(video_info.path) / name, "PNG images (*.png)"
         )
         if path is None:
             return
-        points = self.predictions.frame(self.shown_frame_idx) if self.predictions is not None else None
+        preds = self.session.predictions
+        points = preds.frame(frame_idx) if preds is not None else None
         threshold = -1.0 if self.inspect.fade else self.state.likelihood_threshold
-        self._run_task(
-            "export", export_frame_png, self.current_image, points, self._colors_bgr(), threshold, path,
-            on_success=lambda out: self.state.post_message(f"Saved {out}", 8000), error_title="Cannot export the frame",
+        self._tasks.run(
+            "png", export_frame_png, image, points, self._colors_bgr(), threshold, path,
+            on_success=lambda out: self.state.post_message(f"Saved {out}", 8000),
+            on_error=lambda error: self.state.report_error(error, "Cannot export the frame"),
         )  # fmt: skip
 
-    def export_clip(self) -> None:
+    def export_clip(self, video_info: VideoInfo | None) -> None:
         """Save the chosen frame range with keypoints as an mp4 clip."""
-        if self.predictions is None or self.video_info is None:
+        preds = self.session.predictions
+        if preds is None or video_info is None:
             self.state.report_error(
                 DataError("Load predictions for this video first, then export a clip."), "Cannot export"
             )
             return
         start, stop = self.inspect.clip_range()
-        suggested = self.video_info.path.with_name(f"{self.video_info.path.stem}_{start}-{stop - 1}_labeled.mp4")
-        path = ask_save_path(
-            self,  # type: ignore[arg-type]
-            "Export labelled clip",
-            suggested,
-            "MP4 videos (*.mp4)",
+        name = f"{video_info.path.stem}_{start}-{stop - 1}_labeled.mp4"
+        path = dialogs.ask_save_path(
+            self._parent, "Export labelled clip", self.export_folder(video_info.path) / name, "MP4 videos (*.mp4)"
         )
         if path is None:
             return
         job_id = self.state.add_job(f"Exporting clip {path.name}")
-        task = self._run_task(
-            "clip", export_clip, self.video_info.path, self.predictions.xy_lik, (start, stop), self._colors_bgr(),
-            self.state.likelihood_threshold, path, on_success=lambda out: self.state.post_message(f"Saved {out}", 8000),
-            error_title="Cannot export the clip", report_progress=True,
-        )  # fmt: skip
-        task.progressed.connect(self.sources.set_progress)
-        self.sources.progress.setVisible(True)
 
         def finish() -> None:
             self.state.remove_job(job_id)
             self.sources.progress.setVisible(False)
 
+        task = self._tasks.run(
+            "clip", export_clip, video_info.path, preds.xy_lik, (start, stop), self._colors_bgr(),
+            self.state.likelihood_threshold, path, on_success=lambda out: self.state.post_message(f"Saved {out}", 8000),
+            on_error=lambda error: self.state.report_error(error, "Cannot export the clip"), report_progress=True,
+        )  # fmt: skip
+        task.progressed.connect(self.sources.set_progress)
         task.finished.connect(finish)
+        self.sources.progress.setVisible(True)

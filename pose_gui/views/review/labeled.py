@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from pose_gui.models.predictions import LabeledErrors, load_labeled_errors
 from pose_gui.style import ERROR_COLOR, keypoint_colors
 from pose_gui.views.review.viewer import FrameView, OverlayOptions
-from pose_gui.workers.tasks import TaskThread, stop_thread
+from pose_gui.workers.latest import LatestRunner
 
 if TYPE_CHECKING:
     from pose_core.project import Project
@@ -69,9 +69,7 @@ class LabeledFramesView(QWidget):
         super().__init__(parent)
         self.errors: LabeledErrors | None = None
         self.current_row = -1
-        self._load_task: TaskThread | None = None
-        self._image_tasks: list[TaskThread] = []
-        self._image_request = 0
+        self._tasks = LatestRunner(self)
         self._build()
 
     # ------------------------------------------------------------------ construction
@@ -117,32 +115,35 @@ class LabeledFramesView(QWidget):
     # ------------------------------------------------------------------ loading
 
     def load(self, run_dir: Path | None, project: Project | None) -> None:
-        """Read the errors of ``run_dir`` on ``project``'s labels in a thread (None clears)."""
+        """Read the errors of ``run_dir`` on ``project``'s labels in a thread (None clears).
+
+        Whatever was shown (image, errors, frame line) goes at once, and a read still under way for
+        the previous run or project is dropped when it arrives.
+        """
         self.errors = None
+        self.current_row = -1
+        self._tasks.invalidate()
+        self.view.clear_all()
+        self.frame_label.setText("")
         self._refresh()
         if run_dir is None or project is None or not project.csv_paths:
             self._show_message("Choose a run (and open its project) to see its errors on the labelled frames.")
             return
-        stop_thread(self._load_task)
         self._show_message(f"Reading the errors of run {Path(run_dir).name}…", error=False)
-        task = TaskThread(load_labeled_errors, Path(run_dir), project.csv_paths[0], project.data_dir, parent=self)
-        task.succeeded.connect(lambda errors, t=task: self._on_errors_loaded(t, errors))
-        task.failed.connect(lambda error, t=task: self._on_errors_failed(t, error))
-        self._load_task = task
-        task.start()
+        self._tasks.run(
+            "errors", load_labeled_errors, Path(run_dir), project.csv_paths[0], project.data_dir,
+            on_success=self._on_errors_loaded, on_error=self._on_errors_failed,
+        )  # fmt: skip
 
     def is_loading(self) -> bool:
         """True while errors or an image are being read."""
-        return any(t.isRunning() for t in [self._load_task, *self._image_tasks] if t is not None)
+        return self._tasks.is_running()
 
     def shutdown(self) -> None:
         """Stop the worker threads."""
-        for task in [self._load_task, *self._image_tasks]:
-            stop_thread(task)
+        self._tasks.shutdown()
 
-    def _on_errors_loaded(self, task: TaskThread, errors: LabeledErrors) -> None:
-        if task is not self._load_task:
-            return
+    def _on_errors_loaded(self, errors: LabeledErrors) -> None:
         self.errors = errors
         self.view.set_colors(keypoint_colors(len(errors.keypoint_names)))
         self.message.hide()
@@ -151,9 +152,8 @@ class LabeledFramesView(QWidget):
         if order:
             self.open_row(order[0])
 
-    def _on_errors_failed(self, task: TaskThread, error: BaseException) -> None:
-        if task is self._load_task:
-            self._show_message(str(error).splitlines()[0])
+    def _on_errors_failed(self, error: BaseException) -> None:
+        self._show_message(str(error).splitlines()[0])
 
     def _show_message(self, text: str, error: bool = True) -> None:
         self.message.setText(f"<span style='color:{ERROR_COLOR}'>{text}</span>" if error else text)
@@ -256,22 +256,13 @@ class LabeledFramesView(QWidget):
         if self.errors is None or not 0 <= row < len(self.errors.image_paths):
             return
         self.current_row = row
-        self._image_request += 1
-        request = self._image_request
-        task = TaskThread(read_image_rgb, self.errors.image_files[row], parent=self)
-        task.succeeded.connect(lambda image: self._on_image_loaded(request, row, image))
-        task.failed.connect(lambda error: self._on_image_failed(request, error))
-        task.finished.connect(lambda t=task: self._forget_task(t))
-        self._image_tasks.append(task)
-        task.start()
+        self._tasks.run(
+            "image", read_image_rgb, self.errors.image_files[row],
+            on_success=lambda image: self._on_image_loaded(row, image), on_error=self._on_image_failed,
+        )  # fmt: skip
 
-    def _forget_task(self, task: TaskThread) -> None:
-        if task in self._image_tasks:
-            self._image_tasks.remove(task)
-            task.deleteLater()
-
-    def _on_image_loaded(self, request: int, row: int, image: np.ndarray) -> None:
-        if request != self._image_request or self.errors is None:
+    def _on_image_loaded(self, row: int, image: np.ndarray) -> None:
+        if self.errors is None:
             return
         errors = self.errors
         self.view.show_image(image)
@@ -281,7 +272,6 @@ class LabeledFramesView(QWidget):
         self.frame_label.setText(f"{errors.image_paths[row]}  ·  {errors.split[row]}  ·  mean error {mean:.1f} px")
         self.row_opened.emit(row)
 
-    def _on_image_failed(self, request: int, error: BaseException) -> None:
-        if request == self._image_request:
-            self.view.clear_all()
-            self._show_message(str(error).splitlines()[0])
+    def _on_image_failed(self, error: BaseException) -> None:
+        self.view.clear_all()
+        self._show_message(str(error).splitlines()[0])

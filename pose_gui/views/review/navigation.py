@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QStyle, QWidget
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -36,7 +36,8 @@ class NavigationBar(QWidget):
         self.n_frames = 0
         self.fps = 0.0
         self.frame_idx = 0
-        self.play_button = QPushButton("▶ Play")
+        self.play_button = QPushButton("Play")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.toggled.connect(self._on_play_button_toggled)
@@ -118,7 +119,9 @@ class NavigationBar(QWidget):
             self.frame_requested.emit(min(max(self.frame_idx + n_frames, 0), self.n_frames - 1))
 
     def _on_play_button_toggled(self, playing: bool) -> None:
-        self.play_button.setText("⏸ Pause" if playing else "▶ Play")
+        self.play_button.setText("Pause" if playing else "Play")  # a standard icon: fonts may lack ⏸
+        pixmap = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(pixmap))
         self.play_toggled.emit(playing)
 
     def _on_slider_value_changed(self, value: int) -> None:
