@@ -131,7 +131,11 @@ def predict_videos_after_training(
     written: list[Path] = []
     for video_idx, plan in enumerate(plans):
         engine = f" ({describe(choice)})" if video_idx == 0 else ""
-        _emit(writer, "predicting_videos", f"Predicting video {video_idx + 1}/{len(plans)}: {plan.video_path.name}{engine}")
+        _emit(
+            writer,
+            "predicting_videos",
+            f"Predicting video {video_idx + 1}/{len(plans)}: {plan.video_path.name}{engine}",
+        )
         try:
             result = predict_video_outputs(
                 predictor, plan, batch_size=batch_size, overwrite=True, labeled_video=options,
