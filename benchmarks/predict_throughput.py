@@ -16,7 +16,14 @@ Ratios are printed against Lightning Pose's figures on the same machine kind
 (../shared/REFERENCE.md) and against the measured limit. The machine is shared: run it when it
 is quiet, or compare only ratios measured close together.
 
-Usage: ``python benchmarks/predict_throughput.py [--batch-size 16] [--memory-frames 20000]``
+Engines (``--engines torch,onnxruntime,openvino``): each repeat runs ``pose-predict --engine E``
+for every engine in turn (alternating, so the shared machine's load hits all alike) and prints
+each engine's loop and whole-process figures, the time from the command's start to the first
+predicted frame (the first ``progress`` event), and the ratio to torch eager *in the same repeat*.
+The export is made before the first repeat (once per checkpoint, as a user's first prediction does).
+
+Usage: ``python benchmarks/predict_throughput.py [--batch-size 16] [--memory-frames 20000]
+[--engines torch,onnxruntime,openvino] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -100,24 +107,33 @@ def bare_limit(names: list[str], input_size: int, batch_size: int, seconds: floa
     return n_images / (time.perf_counter() - start)
 
 
-def run_cli(run_dir: Path, video: Path, out_dir: Path, batch_size: int) -> dict[str, float]:
-    """Run pose-predict as a separate process; wall time, peak RSS and the loop's frames/s."""
+def run_cli(run_dir: Path, video: Path, out_dir: Path, batch_size: int, engine: str = "torch") -> dict[str, float]:
+    """Run pose-predict as a separate process; wall time, peak RSS, the loop's frames/s, time to the first frame."""
     shutil.rmtree(out_dir, ignore_errors=True)
     rss_file = out_dir.parent / f"{out_dir.name}.rss"
     cmd = [sys.executable, "-m", "pose_core.inference.cli", str(run_dir), str(video)]
-    cmd += ["--output-dir", str(out_dir), "--batch-size", str(batch_size)]
+    cmd += ["--output-dir", str(out_dir), "--batch-size", str(batch_size), "--engine", engine]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start_epoch = time.time()
     start = time.perf_counter()
-    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd], env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd], env=env, capture_output=True, text=True
+    )
     wall_s = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"pose-predict --engine {engine} failed:\n{done.stderr[-2000:]}")
+    used = [line for line in done.stderr.splitlines() if "engine:" in line]
     events = [json.loads(line) for line in (out_dir / "predict_events.jsonl").read_text().splitlines()]
     summary = next(e for e in events if e["event"] == "finished")["videos"][0]
+    first_progress = next(e for e in events if e["event"] == "progress")
     return {
         "n_frames": summary["n_frames"],
         "wall_s": wall_s,
         "whole_fps": summary["n_frames"] / wall_s,
         "loop_fps": summary["frames_per_s"],
+        "first_frame_s": first_progress["time"] - start_epoch,  # after the first batch (batch-size frames)
         "peak_rss_mib": int(rss_file.read_text().split()[-1]) / 1024,
+        "engine_line": used[0] if used else "",
     }
 
 
@@ -152,7 +168,7 @@ def limits(names: list[str], args: argparse.Namespace) -> dict[str, float]:
 def one_repeat(args: argparse.Namespace, run_dir: Path, work: Path, names: list[str]) -> dict[str, float]:
     """Limits before, the CLI, limits after: one set of figures measured close together."""
     before = limits(names, args)
-    cli = run_cli(run_dir, Path(args.video), work / "out128", args.batch_size)
+    cli = run_cli(run_dir, Path(args.video), work / "out128", args.batch_size, "torch")
     after = limits(names, args)
     row = {
         **cli,
@@ -209,13 +225,62 @@ def throughput(args: argparse.Namespace, work: Path, names: list[str]) -> None:
     )
 
 
+def engines(args: argparse.Namespace, work: Path, names: list[str]) -> None:
+    """pose-predict with each engine in turn, repeated; ratios to torch eager within each repeat."""
+    engine_names = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if "torch" not in engine_names:
+        engine_names.insert(0, "torch")
+    run_dir = make_run(work / "run_engines", names, 128)
+    video = Path(args.video)
+    print(f"\n== engines on {video.name}, resnet18 128x128, batch {args.batch_size}: {', '.join(engine_names)} ==")
+    for engine in engine_names[1:]:  # the one-time export, as a user's first prediction makes it
+        first = run_cli(run_dir, video, work / f"first_{engine}", args.batch_size, engine)
+        print(
+            f"  first run ({engine}, export included): whole {first['wall_s']:.1f} s; {first['engine_line']}",
+            flush=True,
+        )
+    rows: list[dict[str, dict[str, float]]] = []
+    for repeat in range(args.repeats):
+        order = engine_names if repeat % 2 == 0 else engine_names[::-1]  # alternate the order too
+        row = {engine: run_cli(run_dir, video, work / f"out_{engine}", args.batch_size, engine) for engine in order}
+        rows.append(row)
+        load = os.getloadavg()
+        figures = "; ".join(
+            f"{e} loop {row[e]['loop_fps']:.1f} fr/s (x{row[e]['loop_fps'] / row['torch']['loop_fps']:.2f}), "
+            f"whole {row[e]['wall_s']:.1f} s (x{row['torch']['wall_s'] / row[e]['wall_s']:.2f}), "
+            f"first frame {row[e]['first_frame_s']:.1f} s, RSS {row[e]['peak_rss_mib']:.0f} MiB"
+            for e in engine_names
+        )
+        print(f"  repeat {repeat + 1}: {figures}; load {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}", flush=True)
+    print("min / median / max over repeats (ratios are to torch eager in the same repeat):")
+    for engine in engine_names:
+        loop_ratio = [r[engine]["loop_fps"] / r["torch"]["loop_fps"] for r in rows]
+        whole_ratio = [r["torch"]["wall_s"] / r[engine]["wall_s"] for r in rows]
+        print(
+            f"{engine:12s} loop {_stats([r[engine]['loop_fps'] for r in rows])} frames/s (x{_stats(loop_ratio)} torch; goal x2); "
+            f"whole {_stats([r[engine]['wall_s'] for r in rows])} s (x{_stats(whole_ratio)} torch); "
+            f"first frame {_stats([r[engine]['first_frame_s'] for r in rows])} s (goal < 3); "
+            f"peak RSS {_stats([r[engine]['peak_rss_mib'] for r in rows])} MiB"
+        )
+    # Lightning Pose is not installed here: scale its recorded whole-process time by how fast the
+    # bare torch model runs now vs LP's recorded bare figure (the same method as throughput()).
+    limit = bare_limit(names, 128, args.batch_size, args.limit_seconds, fused=False)
+    lp_whole_s = rows[0]["torch"]["n_frames"] / (LP_WHOLE_FPS_B16 * limit / LP_BARE_FPS)
+    for engine in engine_names:
+        print(
+            f"{engine:12s} whole process vs Lightning Pose scaled to now ({lp_whole_s:.1f} s for the video): "
+            f"x{_stats([lp_whole_s / r[engine]['wall_s'] for r in rows])} (goal x3)"
+        )
+    print(f"  (bare torch model now {limit:.1f} images/s vs LP's recorded {LP_BARE_FPS}; load {load_average()})")
+
+
 def memory(args: argparse.Namespace, work: Path, names: list[str]) -> None:
     size = args.memory_input_size
     run_dir = make_run(work / f"run{size}", names, size)
     short = make_long_video(work / "gen_1000.mp4", 1000)
     long = make_long_video(work / f"gen_{args.memory_frames}.mp4", args.memory_frames)
-    rss_short = run_cli(run_dir, short, work / "out_short", args.batch_size)
-    rss_long = run_cli(run_dir, long, work / "out_long", args.batch_size)
+    rss_short = run_cli(run_dir, short, work / "out_short", args.batch_size, "auto")
+    rss_long = run_cli(run_dir, long, work / "out_long", args.batch_size, "auto")
     growth = rss_long["peak_rss_mib"] - rss_short["peak_rss_mib"]
     print(f"\n== memory: generated 160x120 videos, resnet18 {size}x{size}, batch {args.batch_size} ==")
     print(f"1,000 frames: peak RSS {rss_short['peak_rss_mib']:.0f} MiB ({rss_short['loop_fps']:.0f} frames/s)")
@@ -235,6 +300,8 @@ def main() -> None:
     parser.add_argument("--memory-frames", type=int, default=20000, help="0 skips the memory check")
     parser.add_argument("--memory-input-size", type=int, default=64, help="model input of the memory check")
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one under /tmp)")
+    parser.add_argument("--engines", default="torch,onnxruntime,openvino", help="engines to compare ('' skips)")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the engines (and memory) parts")
     args = parser.parse_args()
     if not Path(args.video).is_file():
         sys.exit(f"video {args.video} not found: the mirror-mouse example data is missing (or give --video).")
@@ -242,7 +309,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="predict_bench_", dir=args.workdir) as tmp:
         work = Path(tmp)
         print(f"load average at start: {load_average()} (2 cores shared with others: figures are noisy)")
-        throughput(args, work, names)
+        if not args.skip_throughput:
+            throughput(args, work, names)
+        if args.engines:
+            engines(args, work, names)
         if args.memory_frames > 0:
             memory(args, work, names)
         print(f"\nload average at end: {load_average()}")

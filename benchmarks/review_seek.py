@@ -12,8 +12,20 @@ off screen:
 * memory: process RSS after the seeks and after playback, and the frame cache's bytes (bounded by
   its size in frames, so the RSS must not grow with the number of frames visited).
 
-Usage: ``python benchmarks/review_seek.py [--frames 100000] [--seeks 300] [--play-s 5]``
-(``--frames 3000`` for a quick run). The machine is shared: compare numbers measured together.
+Long-GOP H.264 (``--h264-frames 18000``, 0 skips it): a 1280x1024 H.264 video with a keyframe
+every 250 frames (what lab cameras and ffmpeg write), generated once with ffmpeg into ``--dir`` (never
+committed), opened in the same pane:
+
+* the keyframe index: time to build it in the background the first time (then cached);
+* random seeks: time to the first image shown (the approximate keyframe preview, or the exact
+  frame) -- goal p95 < 50 ms -- and to the exact frame with its keypoints -- goal p95 < 300 ms;
+  measured against ``VideoReader.read`` at random frames without the index (how seeking worked
+  before) in the same run, and printed as a ratio;
+* step +1 after a seek (goal < 16 ms) and playback with overlays (goal >= 30 frames/s).
+
+Usage: ``python benchmarks/review_seek.py [--frames 100000] [--seeks 300] [--play-s 5] [--h264-frames 18000]``
+(``--frames 3000 --h264-frames 0`` for a quick run; ``--frames 0`` runs only the H.264 part). The
+machine is shared: compare numbers measured together; the load average is printed.
 """
 
 from __future__ import annotations
@@ -122,6 +134,109 @@ def decoder_seek_ms(video: Path, frames: list[int]) -> list[float]:
     return latencies_ms
 
 
+def make_long_gop_video(path: Path, n_frames: int) -> None:
+    """1280x1024 H.264, a keyframe every 250 frames (ffmpeg's default GOP), with ffmpeg's moving test pattern."""
+    import subprocess
+
+    tmp = path.with_suffix(".partial.mp4")
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc2=size=1280x1024:rate={FPS:g}",
+         "-frames:v", str(n_frames), "-c:v", "libx264", "-preset", "veryfast", "-g", "250", "-pix_fmt", "yuv420p",
+         str(tmp)],
+        check=True,
+    )  # fmt: skip
+    tmp.rename(path)
+
+
+def percentiles(values_ms: list[float]) -> str:
+    return (
+        f"p50 {statistics.median(values_ms):.0f} ms, p95 {float(np.percentile(values_ms, 95)):.0f} ms, "
+        f"max {max(values_ms):.0f} ms"
+    )
+
+
+def wait_for_first_image(pane: Any, frame_idx: int, timeout_s: float = 20.0) -> tuple[float, float]:
+    """Seconds until the first image (preview or exact) and until the exact frame, after asking for ``frame_idx``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    t0 = time.perf_counter()
+    times: dict[str, float] = {}
+    loop = QEventLoop()
+
+    def on_preview(idx: int) -> None:
+        if idx == frame_idx:
+            times.setdefault("first", time.perf_counter() - t0)
+
+    def on_shown(idx: int) -> None:
+        if idx == frame_idx:
+            times.setdefault("first", time.perf_counter() - t0)
+            times["exact"] = time.perf_counter() - t0
+            loop.quit()
+
+    pane.frame_previewed.connect(on_preview)
+    pane.frame_shown.connect(on_shown)
+    QTimer.singleShot(round(timeout_s * 1000), loop.quit)
+    pane.state.set_frame_idx(frame_idx)
+    if "exact" not in times:
+        loop.exec()
+    pane.frame_previewed.disconnect(on_preview)
+    pane.frame_shown.disconnect(on_shown)
+    return times.get("first", float("nan")), times.get("exact", float("nan"))
+
+
+def report_long_gop(app: Any, pane: Any, video: Path, run_dir: Path, args: argparse.Namespace) -> None:
+    state = pane.state
+    state.set_run_dir(run_dir)
+    state.set_video(None)
+    start = time.perf_counter()
+    state.set_video(video)
+    wait_until(app, lambda: pane.predictions is not None and pane.shown_frame_idx == 0, timeout_s=300)
+    print(f"\n== long-GOP H.264 {video.name}: {pane.video_info.n_frames} frames "
+          f"{pane.video_info.width}x{pane.video_info.height}, GOP 250; load {os.getloadavg()[0]:.1f} ==")  # fmt: skip
+    print(f"open video + predictions: {(time.perf_counter() - start) * 1000:.0f} ms")
+    wait_until(app, lambda: pane.loader is not None and pane.loader._index_thread is None
+               or not pane.loader._index_thread.is_alive(), timeout_s=300)  # fmt: skip
+    print(f"keyframe index built in the background (first opening): {time.perf_counter() - start:.1f} s after opening")
+    wait_until(app, lambda: pane.loader._index_ready is None, timeout_s=30)  # the loader has taken it
+    app.processEvents()
+    n_frames = pane.video_info.n_frames
+    rng = np.random.default_rng(4)
+    first_ms, exact_ms, step_ms = [], [], []
+    for frame_idx in rng.integers(1, n_frames - 2, args.h264_seeks).tolist():
+        first_s, exact_s = wait_for_first_image(pane, frame_idx)
+        first_ms.append(first_s * 1000)
+        exact_ms.append(exact_s * 1000)
+        wait_until(app, lambda f=frame_idx: (f + 1) in pane.loader.cache, timeout_s=10)  # idle decode-ahead
+        t0 = time.perf_counter()
+        state.set_frame_idx(frame_idx + 1)
+        wait_for_frame(pane, frame_idx + 1)
+        step_ms.append((time.perf_counter() - t0) * 1000)
+    load = os.getloadavg()[0]
+    before_ms = decoder_seek_ms(video, rng.integers(1, n_frames, args.h264_seeks).tolist())
+    p95_first = float(np.percentile(first_ms, 95))
+    p95_exact = float(np.percentile(exact_ms, 95))
+    p95_before = float(np.percentile(before_ms, 95))
+    print(f"random seek, first image shown ({args.h264_seeks} seeks): {percentiles(first_ms)} "
+          f"(goal p95 < 50 ms: {'met' if p95_first < 50 else 'NOT met'})")  # fmt: skip
+    print(f"random seek, exact frame + keypoints drawn: {percentiles(exact_ms)} "
+          f"(goal p95 < 300 ms: {'met' if p95_exact < 300 else 'NOT met'})")  # fmt: skip
+    print(f"  before (VideoReader.read at random frames, no index, same run): {percentiles(before_ms)}; "
+          f"first image x{p95_before / p95_first:.1f} sooner, exact frame x{p95_before / p95_exact:.2f} (p95)")  # fmt: skip
+    print(f"step +1 after a seek: {percentiles(step_ms)} (goal < 16 ms)")
+    state.set_frame_idx(1000 % n_frames)
+    wait_until(app, lambda: pane.shown_frame_idx == 1000 % n_frames)
+    pane.nav.set_playing(True)
+    pane.play_timer.setInterval(0)
+    first, t0 = state.frame_idx, time.perf_counter()
+    while time.perf_counter() - t0 < args.play_s and pane.is_playing:
+        app.processEvents()
+    elapsed = time.perf_counter() - t0
+    pane.nav.set_playing(False)
+    fps = (state.frame_idx - first) / elapsed
+    print(f"playback with overlays at 1280x1024: {fps:.0f} frames/s (goal >= 30: {'met' if fps >= 30 else 'NOT met'})")
+    print(f"load average during the seeks: {load:.1f}; now {os.getloadavg()[0]:.1f} (2 cores shared: noisy)")
+
+
 def rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
@@ -131,21 +246,34 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--seeks", type=int, default=300)
     parser.add_argument("--play-s", type=float, default=5.0)
+    parser.add_argument("--h264-frames", type=int, default=18_000, help="long-GOP H.264 video length (0 skips)")
+    parser.add_argument("--h264-seeks", type=int, default=60)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "posedesk_review_bench")
     args = parser.parse_args()
     os.environ.setdefault("POSEDESK_DATA_DIR", str(args.dir / "data"))  # its own predictions cache
 
+    args.dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.dir / "data", ignore_errors=True)  # the first opening parses the CSV, builds the index
     video = args.dir / f"long_{args.frames}.mp4"
     run_dir = args.dir / f"run_{args.frames}"
-    args.dir.mkdir(parents=True, exist_ok=True)
-    if not video.is_file():
-        print(f"Generating {video} ({args.frames} frames, {SIZE_PX}x{SIZE_PX})…", flush=True)
-        make_video(video, args.frames)
-    preds_csv = run_dir / "video_preds" / f"{video.stem}.csv"
-    shutil.rmtree(args.dir / "data", ignore_errors=True)  # the first opening parses the CSV
-    if not preds_csv.is_file():
-        print(f"Writing {preds_csv}…", flush=True)
-        make_predictions(preds_csv, args.frames)
+    if args.frames > 0:
+        if not video.is_file():
+            print(f"Generating {video} ({args.frames} frames, {SIZE_PX}x{SIZE_PX})…", flush=True)
+            make_video(video, args.frames)
+        preds_csv = run_dir / "video_preds" / f"{video.stem}.csv"
+        if not preds_csv.is_file():
+            print(f"Writing {preds_csv}…", flush=True)
+            make_predictions(preds_csv, args.frames)
+    gop_video = args.dir / f"gop250_{args.h264_frames}.mp4"
+    gop_run_dir = args.dir / f"run_gop250_{args.h264_frames}"
+    if args.h264_frames > 0:
+        if not gop_video.is_file():
+            print(f"Generating {gop_video} ({args.h264_frames} frames, 1280x1024 H.264, GOP 250)…", flush=True)
+            make_long_gop_video(gop_video, args.h264_frames)
+        gop_csv = gop_run_dir / "video_preds" / f"{gop_video.stem}.csv"
+        if not gop_csv.is_file():
+            make_predictions(gop_csv, args.h264_frames)
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores shared with others: figures are noisy)")
 
     from PySide6.QtWidgets import QApplication
 
@@ -161,7 +289,10 @@ def main() -> int:
     app.processEvents()
     rss_start = rss_mib()
     try:
-        report(app, pane, video, run_dir, args, rss_start)
+        if args.frames > 0:
+            report(app, pane, video, run_dir, args, rss_start)
+        if args.h264_frames > 0:
+            report_long_gop(app, pane, gop_video, gop_run_dir, args)
     finally:
         pane.shutdown()
     return 0

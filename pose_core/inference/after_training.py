@@ -103,6 +103,7 @@ def predict_videos_after_training(
         RunError: The checkpoint is unreadable or has other keypoints than the config.
         ConfigError: ``eval.colormap`` is unknown.
     """
+    from pose_core.inference.engines import EXPORT_DIRNAME, choose_engine, describe, gpu_present
     from pose_core.inference.predictor import Predictor
 
     if not cfg.eval.predict_vids_after_training:
@@ -110,18 +111,30 @@ def predict_videos_after_training(
     plans = _plan(cfg, Path(run_dir), writer)
     if not plans:
         return []
-    names = cfg.data.keypoint_names
-    predictor = Predictor.from_checkpoint(Path(checkpoint), expected_keypoints=list(names) if names else None)
+    names = list(cfg.data.keypoint_names) if cfg.data.keypoint_names else None
+    choice = choose_engine(
+        "auto",
+        Path(checkpoint),
+        lambda: Predictor.from_checkpoint(Path(checkpoint), "cuda" if gpu_present() else "cpu", names),
+        Path(run_dir) / EXPORT_DIRNAME,
+        names,
+    )
+    predictor = choice.predictor
     options = None
     if cfg.eval.save_vids_after_training:
         options = LabeledVideoOptions(str(cfg.eval.colormap), float(cfg.eval.confidence_thresh_for_vid))
         from pose_core.render import keypoint_colors_bgr
 
-        keypoint_colors_bgr(predictor.n_keypoints, options.colormap)  # unknown colormap: fail before predicting
+        keypoint_colors_bgr(len(predictor.keypoint_names), options.colormap)  # unknown colormap: fail before predicting
     stop_file = Path(run_dir) / STOP_FILENAME
     written: list[Path] = []
     for video_idx, plan in enumerate(plans):
-        _emit(writer, "predicting_videos", f"Predicting video {video_idx + 1}/{len(plans)}: {plan.video_path.name}")
+        engine = f" ({describe(choice)})" if video_idx == 0 else ""
+        _emit(
+            writer,
+            "predicting_videos",
+            f"Predicting video {video_idx + 1}/{len(plans)}: {plan.video_path.name}{engine}",
+        )
         try:
             result = predict_video_outputs(
                 predictor, plan, batch_size=batch_size, overwrite=True, labeled_video=options,

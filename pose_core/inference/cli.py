@@ -29,11 +29,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pose_core.cli_support import OneLineArgumentParser, UsageError, run_command
 from pose_core.errors import DataError, PoseDeskError
 from pose_core.events import EventWriter
+from pose_core.inference.engines import ENGINE_CHOICES, EXPORT_DIRNAME
 from pose_core.inference.pipeline import (
     DEFAULT_BATCH_SIZE,
     LabeledVideoOptions,
@@ -44,6 +45,10 @@ from pose_core.inference.pipeline import (
     predict_video_outputs,
 )
 from pose_core.runs.layout import PREDICT_EVENTS_FILENAME, STOP_FILENAME, VIDEO_PREDS_DIRNAME
+
+if TYPE_CHECKING:
+    from pose_core.inference.pipeline import BatchPredictor
+    from pose_core.inference.predictor import Predictor
 
 PROG = "pose-predict"
 EXIT_STOPPED = 130
@@ -85,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--checkpoint", metavar="CKPT", type=Path, default=None, help="checkpoint to use (default: the run's best)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        default="auto",
+        help="what runs the model: auto (the fastest here: onnxruntime, then openvino, else torch), torch, "
+        "onnxruntime or openvino (exported once per checkpoint to RUN_DIR/exported)",
     )
     parser.add_argument(
         "--events",
@@ -299,6 +311,7 @@ class PredictJob:
     overwrite: bool
     labeled_video: bool
     dlc: bool = False
+    engine: str = "auto"
 
 
 def prepare_job(args: argparse.Namespace) -> PredictJob:
@@ -320,8 +333,26 @@ def prepare_job(args: argparse.Namespace) -> PredictJob:
     events_path = args.events if args.events is not None else output_dir / PREDICT_EVENTS_FILENAME
     return PredictJob(
         args.run_dir, config_path, checkpoint, plans, n_frames, output_dir, events_path,
-        args.batch_size, args.overwrite, args.labeled_video, args.dlc,
+        args.batch_size, args.overwrite, args.labeled_video, args.dlc, args.engine,
     )  # fmt: skip
+
+
+def _load_predictor(job: PredictJob, writer: EventWriter) -> BatchPredictor:
+    """The model on the engine asked for (see :mod:`pose_core.inference.engines`); says which on stderr."""
+    from pose_core.inference.engines import choose_engine, describe, expected_device, run_keypoint_names
+
+    def load_torch() -> Predictor:
+        from pose_core.inference.predictor import Predictor, resolve_device
+
+        device = resolve_device() if expected_device(job.engine) == "cuda" or job.engine == "torch" else "cpu"
+        return Predictor.from_run(job.run_dir, job.checkpoint, device)
+
+    choice = choose_engine(
+        job.engine, job.checkpoint, load_torch, job.run_dir / EXPORT_DIRNAME, run_keypoint_names(job.config_path)
+    )
+    print(f"{PROG}: {describe(choice)}", file=sys.stderr, flush=True)
+    writer.emit("phase", phase="building_model", message=describe(choice), engine=choice.engine)
+    return choice.predictor
 
 
 def _labeled_options(job: PredictJob) -> LabeledVideoOptions | None:
@@ -367,9 +398,9 @@ def run_job(job: PredictJob, writer: EventWriter, stop: StopRequest) -> list[dic
         PoseDeskError: Checkpoint of another keypoint set, unreadable video, unwritable output.
         PredictionStopped: A stop was requested.
     """
-    from pose_core.inference.predictor import Predictor, resolve_device
+    from pose_core.inference.engines import expected_device
 
-    device = resolve_device()
+    device = expected_device(job.engine)
     to_predict = [
         n for plan, n in zip(job.plans, job.n_frames, strict=True) if job.overwrite or not plan.csv_path.is_file()
     ]
@@ -379,7 +410,7 @@ def run_job(job: PredictJob, writer: EventWriter, stop: StopRequest) -> list[dic
         n_videos=len(job.plans), total_frames=sum(job.n_frames),
     )  # fmt: skip
     writer.emit("phase", phase="building_model", message=f"Loading {job.checkpoint}")
-    predictor = Predictor.from_run(job.run_dir, job.checkpoint, device)
+    predictor = _load_predictor(job, writer)
     options = _labeled_options(job)
     reporter = ProgressReporter(writer, len(job.plans), sum(to_predict), sys.stderr)
     summaries = []

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -26,9 +27,18 @@ import numpy as np
 from pose_core.errors import DataError
 from pose_core.video.formats import VIDEO_EXTENSIONS, is_video_file
 
+if TYPE_CHECKING:
+    from pose_core.video.keyframes import KeyframeIndex
+
 # A forward jump of at most this many frames is done by decoding forward instead of seeking:
 # decoding a few frames is cheaper than a seek (which decodes from the previous keyframe).
+# With a keyframe index, any forward jump inside the current GOP is decoded forward instead.
 _MAX_FORWARD_GRABS = 8
+_STOP_CHECK_GRABS = 4  # a cancellable read polls its should_stop this often
+
+
+class ReadCancelled(Exception):  # noqa: N818 (a cancellation, not an error)
+    """A read's ``should_stop`` returned True before the frame was reached (the reader stays usable)."""
 
 
 def list_videos(path: Path) -> list[Path]:
@@ -207,6 +217,7 @@ class VideoReader:
         self._cap: cv2.VideoCapture | None = _open_capture(self.info.path)
         self._next_idx = 0  # index of the frame the next cap.read() returns
         self._seek_is_exact = True
+        self.keyframes: KeyframeIndex | None = None  # set by the owner once built (see pose_core.video.keyframes)
 
     @property
     def path(self) -> Path:
@@ -253,13 +264,15 @@ class VideoReader:
             self._cap.release()
             self._cap = None
 
-    def read(self, frame_idx: int, *, bgr: bool = False) -> np.ndarray:
+    def read(self, frame_idx: int, *, bgr: bool = False, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
         """Return frame ``frame_idx`` exactly.
 
         Args:
             frame_idx: 0-based frame index.
             bgr: Return OpenCV's BGR channel order instead of RGB (saves a conversion when
                 the frame goes straight back to OpenCV).
+            should_stop: Polled while decoding forward to the frame; True raises
+                :class:`ReadCancelled` (the review pane drops a request a newer one replaced).
 
         Returns:
             ``uint8`` array ``height x width x 3``, RGB unless ``bgr``.
@@ -267,13 +280,30 @@ class VideoReader:
         Raises:
             IndexError: ``frame_idx`` is outside ``0 .. n_frames - 1``.
             DataError: The frame cannot be decoded (corrupt file).
+            ReadCancelled: ``should_stop`` returned True.
         """
         frame_idx = operator.index(frame_idx)
         if not 0 <= frame_idx < self.n_frames:
             raise IndexError(f"Frame {frame_idx} is outside video {self.path} (frames 0..{self.n_frames - 1}).")
-        self._position_at(frame_idx)
+        self._position_at(frame_idx, should_stop)
         frame = self._decode_next()
         return _to_bgr(frame) if bgr else _to_rgb(frame)
+
+    def frames_to_decode(self, frame_idx: int) -> int | None:
+        """How many frames decoding forward from the current position takes to reach ``frame_idx``.
+
+        Returns:
+            0 when it is the next frame, a count when it is ahead in the same GOP (or a few
+            frames ahead without a keyframe index), None when a seek is needed.
+        """
+        distance = frame_idx - self._next_idx
+        if self._next_idx < 0 or distance < 0:
+            return None
+        if distance <= _MAX_FORWARD_GRABS:
+            return distance
+        if self.keyframes is not None and self.keyframes.same_gop(self._next_idx, frame_idx):
+            return distance
+        return None
 
     def iter_frames(
         self, start: int = 0, stop: int | None = None, *, bgr: bool = False
@@ -314,14 +344,21 @@ class VideoReader:
         self._next_idx += 1
         return frame
 
-    def _position_at(self, frame_idx: int) -> None:
+    def _position_at(self, frame_idx: int, should_stop: Callable[[], bool] | None = None) -> None:
         """Make the next ``cap.read()`` return frame ``frame_idx`` (no-op when it already does)."""
-        distance = frame_idx - self._next_idx
-        if self._next_idx >= 0 and distance == 0:
+        distance = self.frames_to_decode(frame_idx)
+        if distance == 0:
             return
-        if self._next_idx >= 0 and 0 < distance <= _MAX_FORWARD_GRABS:
-            self._grab_forward(frame_idx)
+        if distance is not None:
+            self._grab_forward(frame_idx, should_stop)
             return
+        if self.keyframes is not None and self._seek_is_exact:
+            # seek to the keyframe ourselves, then decode forward (cancellable, position known all along)
+            keyframe = self.keyframes.keyframe_at_or_before(frame_idx)
+            if self._backend_seek(keyframe):
+                self._next_idx = keyframe
+                self._grab_forward(frame_idx, should_stop)
+                return
         if self._seek_is_exact and self._backend_seek(frame_idx):
             self._next_idx = frame_idx
             return
@@ -330,7 +367,7 @@ class VideoReader:
             self._next_idx = -1
         if self._next_idx < 0 or frame_idx < self._next_idx:
             self._reopen()
-        self._grab_forward(frame_idx)
+        self._grab_forward(frame_idx, should_stop)
 
     def _backend_seek(self, frame_idx: int) -> bool:
         """Seek with CAP_PROP_POS_FRAMES; True only if the decoder reports it landed exactly."""
@@ -345,9 +382,11 @@ class VideoReader:
         self._cap = _open_capture(self.path)
         self._next_idx = 0
 
-    def _grab_forward(self, frame_idx: int) -> None:
+    def _grab_forward(self, frame_idx: int, should_stop: Callable[[], bool] | None = None) -> None:
         cap = self._capture()
         while self._next_idx < frame_idx:
+            if should_stop is not None and self._next_idx % _STOP_CHECK_GRABS == 0 and should_stop():
+                raise ReadCancelled(f"reading frame {frame_idx} of {self.path} was cancelled")
             if not cap.grab():
                 self._next_idx = -1
                 raise DataError(

@@ -49,9 +49,11 @@ class VideoReviewPane(QWidget):
 
     Signals:
         frame_shown(int): A frame and its keypoints were drawn (its index).
+        frame_previewed(int): While seeking to this frame, an approximate image was drawn.
     """
 
     frame_shown = Signal(int)
+    frame_previewed = Signal(int)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -274,6 +276,7 @@ class VideoReviewPane(QWidget):
         loader.video_opened.connect(self._on_loader_video_opened)
         loader.open_failed.connect(self._on_loader_open_failed)
         loader.frame_ready.connect(self._on_loader_frame_ready)
+        loader.frame_preview.connect(self._on_loader_frame_preview)
         loader.frame_failed.connect(self._on_loader_frame_failed)
         self.loader = loader
         self._show(self.video_message, f"Opening {Path(video_path).name}…", error=False)
@@ -283,7 +286,13 @@ class VideoReviewPane(QWidget):
         """Stop the current loader without waiting (it may still be opening a long video)."""
         self._set_playing(False)
         if self.loader is not None:
-            for signal in (self.loader.video_opened, self.loader.frame_ready, self.loader.frame_failed):
+            loaded = (
+                self.loader.video_opened,
+                self.loader.frame_ready,
+                self.loader.frame_preview,
+                self.loader.frame_failed,
+            )
+            for signal in loaded:
                 signal.disconnect()
             self.loader.open_failed.disconnect()
             self.loader.requestInterruption()
@@ -322,9 +331,20 @@ class VideoReviewPane(QWidget):
             return  # a newer request is on its way
         self._show_frame(frame_idx, image)
 
+    def _on_loader_frame_preview(self, request_id: int, frame_idx: int, shown_idx: int, image: np.ndarray) -> None:
+        """While seeking: a nearby frame's image at once, marked approximate, without keypoints."""
+        if self.loader is None or request_id != self.loader.latest_request_id:
+            return
+        self.current_image, self.shown_frame_idx = image, -1
+        self.view.show_image(image)
+        self._redraw()  # no keypoints: they belong to the exact frame
+        self.view.set_approximate(f"≈ frame {shown_idx:,} shown · decoding frame {frame_idx:,}…")
+        self.frame_previewed.emit(frame_idx)
+
     def _show_frame(self, frame_idx: int, image: np.ndarray) -> None:
         """Draw ``image`` (frame ``frame_idx``) and that frame's keypoints together."""
         self._waiting_for_frame = False
+        self.view.set_approximate(None)
         self.current_image, self.shown_frame_idx = image, frame_idx
         if self._cursor_due:
             self._cursor_due = False

@@ -1,12 +1,24 @@
 """FrameLoader: the decoding thread of the review pane (one per open video).
 
 The GUI thread calls :meth:`FrameLoader.request` with a frame index and gets a request id back;
-the thread serves only the latest request (older ones not yet decoded are dropped), and answers
-with ``frame_ready(request_id, frame_idx, image)`` so the view draws the image and the keypoints
-of that same frame. Decoded frames go to an LRU cache bounded in frames (fewer for large frames, see
-:data:`CACHE_BUDGET_BYTES`); while playing, the
-thread reads ahead of the last frame served when it has nothing else to do. OpenCV is imported
-only inside the thread (through :class:`pose_core.video.reader.VideoReader`).
+the thread serves only the latest request (older ones not yet decoded are dropped, and one being
+decoded is abandoned when a newer one arrives), and answers with
+``frame_ready(request_id, frame_idx, image)`` so the view draws the image and the keypoints of
+that same frame.
+
+Long-GOP video (H.264 with a keyframe every 250 frames): reaching a frame means decoding from the
+keyframe before it. Once the video's keyframe index is known (built in a background thread the
+first time, then cached: :mod:`pose_core.video.keyframes`), a request that needs a seek first
+answers ``frame_preview(request_id, frame_idx, shown_idx, image)`` with the nearest frame already
+decoded or the keyframe's image (decoded anyway on the way to the frame), so scrubbing shows an
+image at once; the exact frame follows unless a newer request replaced it. Without an index
+(PyAV missing, unreadable container) seeking works as before.
+
+Decoded frames go to an LRU cache bounded in frames (fewer for large frames, see
+:data:`CACHE_BUDGET_BYTES`). When it has nothing else to do the thread decodes around the last
+frame served: ahead (further while playing) and a few frames back, so stepping either way is
+served from the cache. OpenCV is imported only inside the thread (through
+:class:`pose_core.video.reader.VideoReader`).
 """
 
 from __future__ import annotations
@@ -25,7 +37,9 @@ if TYPE_CHECKING:
     from pose_core.video.reader import VideoReader
 
 DEFAULT_CACHE_FRAMES = 120
-DEFAULT_READ_AHEAD_FRAMES = 24
+DEFAULT_READ_AHEAD_FRAMES = 24  # while playing
+STEP_AHEAD_FRAMES = 6  # while paused: frames decoded after the one shown
+STEP_BACK_FRAMES = 4  # while paused: frames decoded before it (a seek + a GOP decode, in idle time)
 CACHE_BUDGET_BYTES = 256 * 2**20  # large frames: fewer of them are kept
 MIN_CACHE_FRAMES = 8
 _IDLE_WAIT_S = 0.2
@@ -58,6 +72,10 @@ class FrameCache:
         while len(self._frames) > self.max_frames:
             self._frames.popitem(last=False)
 
+    def keys(self) -> list[int]:
+        """The cached frame indices."""
+        return list(self._frames)
+
     def nbytes(self) -> int:
         """Memory held by the cached frames."""
         return sum(image.nbytes for image in self._frames.values())
@@ -70,13 +88,20 @@ class FrameLoader(QThread):
         video_opened(object): The video's :class:`~pose_core.video.reader.VideoInfo`.
         open_failed(object): The error (DataError) that kept the video from opening; the thread ends.
         frame_ready(int, int, object): ``request_id``, ``frame_idx``, RGB ``uint8`` image (read-only).
+        frame_preview(int, int, int, object): ``request_id``, ``frame_idx`` asked for, ``shown_idx``
+            of the approximate image (a keyframe or a nearby decoded frame), the image; the exact
+            frame follows with ``frame_ready`` unless a newer request replaced it.
+        keyframes_indexed(object): The :class:`~pose_core.video.keyframes.KeyframeIndex`, or None
+            when it cannot be built (seeks then work without previews).
         frame_failed(int, int, object): ``request_id``, ``frame_idx``, the error (DataError).
     """
 
     video_opened = Signal(object)
     open_failed = Signal(object)
     frame_ready = Signal(int, int, object)
+    frame_preview = Signal(int, int, int, object)
     frame_failed = Signal(int, int, object)
+    keyframes_indexed = Signal(object)
 
     def __init__(
         self,
@@ -98,6 +123,9 @@ class FrameLoader(QThread):
         self._n_frames = 0
         self.n_decoded = 0  # frames decoded so far (tests and benchmarks)
         self.n_dropped = 0  # requests replaced before being served
+        self.n_previews = 0  # approximate images sent
+        self._index_thread: threading.Thread | None = None
+        self._index_ready: object = None  # a KeyframeIndex handed over by the index thread
 
     # ------------------------------------------------------------------ GUI thread
 
@@ -163,12 +191,55 @@ class FrameLoader(QThread):
                 budget_frames = max(MIN_CACHE_FRAMES, CACHE_BUDGET_BYTES // frame_bytes)
                 self.cache.max_frames = min(self.cache.max_frames, budget_frames)
             self.video_opened.emit(reader.info)
+            self._start_index(reader.n_frames)
             self._serve(reader)
         finally:
+            if self._index_thread is not None:
+                self._index_thread.join()
             reader.close()
+
+    # ------------------------------------------------------------------ keyframe index
+
+    def _start_index(self, n_frames: int) -> None:
+        """Load the keyframe index from the cache, or build it in a background thread."""
+        from pose_core.video.keyframes import cached_keyframe_index
+
+        cached = cached_keyframe_index(self.video_path)
+        if cached is not None:
+            self._index_ready = cached
+            return
+        self._index_thread = threading.Thread(
+            target=self._build_index, args=(n_frames,), name="posedesk-keyframe-index", daemon=True
+        )
+        self._index_thread.start()
+
+    def _build_index(self, n_frames: int) -> None:
+        from pose_core.video.keyframes import KeyframeIndexError, load_keyframe_index
+
+        try:
+            index = load_keyframe_index(self.video_path, should_stop=self.isInterruptionRequested)
+        except (KeyframeIndexError, OSError):
+            index = None
+        if index is not None and index.n_frames != n_frames:
+            index = None  # the container and OpenCV disagree: do not trust it
+        with self._condition:
+            self._index_ready = index if index is not None else False
+            self._condition.notify()
+
+    def _adopt_index(self, reader: VideoReader) -> None:
+        """Give the reader the index once the index thread is done (serving thread only)."""
+        with self._condition:
+            ready, self._index_ready = self._index_ready, None
+        if ready is None:
+            return
+        reader.keyframes = ready or None  # type: ignore[assignment]
+        self.keyframes_indexed.emit(reader.keyframes)
+
+    # ------------------------------------------------------------------ serving
 
     def _serve(self, reader: VideoReader) -> None:
         while not self.isInterruptionRequested():
+            self._adopt_index(reader)
             job = self._next_job()
             if job is None:
                 continue
@@ -191,17 +262,37 @@ class FrameLoader(QThread):
             return None
 
     def _read_ahead_target(self) -> int | None:
-        if not self._playing or self._last_served < 0:
+        """The next frame to decode in idle time (the lock is held by the caller)."""
+        if self._last_served < 0:
             return None
-        stop = min(self._n_frames, self._last_served + 1 + self.read_ahead_frames)
-        for frame_idx in range(self._last_served + 1, stop):  # the lock is held by the caller
+        ahead = self.read_ahead_frames if self._playing else STEP_AHEAD_FRAMES
+        ahead = min(ahead, self.cache.max_frames // 2)  # never evict what was just decoded
+        stop = min(self._n_frames, self._last_served + 1 + ahead)
+        for frame_idx in range(self._last_served + 1, stop):
+            if frame_idx not in self.cache:
+                return frame_idx
+        if self._playing:
+            return None
+        back = min(STEP_BACK_FRAMES, self.cache.max_frames // 4)
+        for frame_idx in range(max(0, self._last_served - back), self._last_served):
             if frame_idx not in self.cache:
                 return frame_idx
         return None
 
+    def _superseded(self) -> bool:
+        """True when a newer request waits (the frame being decoded is no longer wanted)."""
+        return self._pending is not None or self.isInterruptionRequested()
+
     def _answer(self, reader: VideoReader, request_id: int, frame_idx: int) -> None:
+        from pose_core.video.reader import ReadCancelled
+
         try:
-            image = self._frame(reader, frame_idx)
+            image = self._cached(frame_idx)
+            if image is None:
+                self._preview(reader, request_id, frame_idx)
+                image = self._frame(reader, frame_idx)
+        except ReadCancelled:
+            return  # a newer request replaced this one while it was decoded
         except (DataError, IndexError, OSError, ValueError) as error:
             message = error if isinstance(error, DataError) else DataError(str(error), path=str(self.video_path))
             self.frame_failed.emit(request_id, frame_idx, message)
@@ -209,15 +300,39 @@ class FrameLoader(QThread):
         self._last_served = frame_idx
         self.frame_ready.emit(request_id, frame_idx, image)
 
+    def _preview(self, reader: VideoReader, request_id: int, frame_idx: int) -> None:
+        """Before a seek, send the nearest decoded frame or the keyframe's image (approximate)."""
+        index = reader.keyframes
+        if index is None or reader.frames_to_decode(frame_idx) is not None:
+            return  # no index, or the frame is a short forward decode away: no preview needed
+        keyframe = index.keyframe_at_or_before(frame_idx)
+        with self._condition:
+            near = min(self.cache.keys(), key=lambda idx: abs(idx - frame_idx), default=None)
+        if near is not None and abs(near - frame_idx) < frame_idx - keyframe:
+            shown_idx, image = near, self._cached(near)
+        else:
+            shown_idx, image = keyframe, self._frame(reader, keyframe)  # the decoder now sits in the frame's GOP
+        if image is None or shown_idx == frame_idx:
+            return
+        self.n_previews += 1
+        self.frame_preview.emit(request_id, frame_idx, shown_idx, image)
+
     def _read_ahead(self, reader: VideoReader, frame_idx: int) -> None:
+        from pose_core.video.reader import ReadCancelled
+
         try:
             self._frame(reader, frame_idx)
+        except ReadCancelled:
+            return
         except (DataError, IndexError, OSError, ValueError):
             self._last_served = -1  # stop reading ahead; the next request reports the error
 
-    def _frame(self, reader: VideoReader, frame_idx: int) -> np.ndarray:
+    def _cached(self, frame_idx: int) -> np.ndarray | None:
         with self._condition:
-            cached = self.cache.get(frame_idx)
+            return self.cache.get(frame_idx)
+
+    def _frame(self, reader: VideoReader, frame_idx: int) -> np.ndarray:
+        cached = self._cached(frame_idx)
         if cached is not None:
             return cached
         if not self.video_path.exists():
@@ -225,7 +340,7 @@ class FrameLoader(QThread):
                 f"Video {self.video_path} was deleted or moved while open: put it back, or open another video.",
                 path=str(self.video_path),
             )
-        image = reader.read(frame_idx)
+        image = reader.read(frame_idx, should_stop=self._superseded)
         image.flags.writeable = False
         self.n_decoded += 1
         with self._condition:

@@ -116,7 +116,7 @@ def test_graceful_stop_exits_130_and_removes_partial_outputs(
     else:
         _stop_after_first_batch(monkeypatch, lambda: os.kill(os.getpid(), signal.SIGINT))
     args = [str(tiny_run.run_dir), str(videos / "a.mp4"), "--output-dir", str(out), "--batch-size", "2"]
-    assert predict_main([*args, "--events", str(events)]) == 130
+    assert predict_main([*args, "--events", str(events), "--engine", "torch"]) == 130
     assert [n for n in _files(out) if n.endswith(".csv") or ".partial" in n] == []
     assert read_events(events)[-1].kind == "stopped"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is restored"

@@ -10,7 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from pose_core.errors import DataError
-from pose_gui.workers.frame_loader import FrameCache, FrameLoader
+from pose_gui.workers.frame_loader import STEP_AHEAD_FRAMES, STEP_BACK_FRAMES, FrameCache, FrameLoader
 
 N_FRAMES = 40
 
@@ -88,6 +88,7 @@ def test_cache_is_bounded_and_reused(qtbot: QtBot, video: Path, make_loader) -> 
         with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
             loader.request(frame_idx)
     assert len(loader.cache) == 4
+    qtbot.wait(300)  # the frames around the last one are decoded in idle time, within the cache's bound
     decoded = loader.n_decoded
     with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as blocker:
         loader.request(8)  # still cached
@@ -102,6 +103,19 @@ def test_reads_ahead_while_playing(qtbot: QtBot, video: Path, make_loader) -> No
         loader.request(5)
     qtbot.waitUntil(lambda: all(i in loader.cache for i in range(6, 12)), timeout=10_000)
     assert 12 not in loader.cache
+
+
+def test_paused_loader_decodes_around_the_frame_shown_so_steps_are_cached(
+    qtbot: QtBot, video: Path, make_loader
+) -> None:
+    loader = make_loader(video)
+    loader.start()
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+        loader.request(20)
+    around = [*range(20 - STEP_BACK_FRAMES, 20), *range(21, 21 + STEP_AHEAD_FRAMES)]
+    qtbot.waitUntil(lambda: all(i in loader.cache for i in around), timeout=10_000)
+    for frame_idx in (21, 19):
+        assert loader.take_cached(frame_idx) is not None, "a step either way needs no decoding"
 
 
 def test_undecodable_video_reports_open_failed(qtbot: QtBot, tmp_path: Path, make_loader) -> None:
@@ -150,3 +164,54 @@ def test_cache_holds_fewer_large_frames(
             loader.request(frame_idx)
     assert loader.cache.max_frames == 10 and len(loader.cache) == 10
     assert loader.cache.nbytes() <= frame_loader.CACHE_BUDGET_BYTES
+
+
+@pytest.fixture(scope="module")
+def long_gop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.core.test_keyframes import make_h264_index_video
+
+    return make_h264_index_video(tmp_path_factory.mktemp("gop") / "gop.mp4", 200)
+
+
+def test_seek_in_long_gop_video_previews_the_keyframe_then_serves_the_exact_frame(
+    qtbot: QtBot, long_gop: Path, make_loader
+) -> None:
+    from tests.core.conftest import decode_frame_index
+
+    loader = make_loader(long_gop)
+    with qtbot.waitSignal(loader.keyframes_indexed, timeout=20_000) as indexed:
+        loader.start()
+    assert indexed.args[0] is not None and indexed.args[0].keyframes[:3] == (0, 30, 60)
+    previews: list[tuple[int, int, int]] = []
+    loader.frame_preview.connect(
+        lambda rid, idx, shown, image: previews.append((idx, shown, decode_frame_index(image)))
+    )
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as exact:
+        loader.request(95)
+    assert previews == [(95, 90, 90)], "the keyframe's own image, sent before the exact frame"
+    assert exact.args[1] == 95 and decode_frame_index(exact.args[2]) == 95
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as exact:
+        loader.request(100)
+    assert len(previews) == 1 and decode_frame_index(exact.args[2]) == 100, "same GOP, ahead: no preview needed"
+
+
+def test_video_without_keyframe_index_seeks_exactly_without_previews(
+    qtbot: QtBot, long_gop: Path, make_loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pose_core.video import keyframes
+    from tests.core.conftest import decode_frame_index
+
+    def fail(*args: object) -> None:
+        raise keyframes.KeyframeIndexError("container without timestamps")
+
+    monkeypatch.setattr(keyframes, "build_keyframe_index", fail)
+    monkeypatch.setattr(keyframes, "cached_keyframe_index", lambda *args: None)
+    loader = make_loader(long_gop)
+    with qtbot.waitSignal(loader.keyframes_indexed, timeout=20_000) as indexed:
+        loader.start()
+    assert indexed.args[0] is None
+    for frame_idx in (150, 40):
+        with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as exact:
+            loader.request(frame_idx)
+        assert decode_frame_index(exact.args[2]) == frame_idx
+    assert loader.n_previews == 0

@@ -62,6 +62,10 @@ class FrameView(pg.GraphicsLayoutWidget):
             self.compare_item,
         ):
             self.view_box.addItem(item)
+        self.approx_item = pg.TextItem(color=(255, 230, 120), fill=pg.mkBrush(0, 0, 0, 170), anchor=(0, 0))
+        self.approx_item.setZValue(10)
+        self.approx_item.hide()
+        self.view_box.addItem(self.approx_item)
         self._colors: list[QColor] = []
         self._brushes: list[pg.QtGui.QBrush] = []
         self._faded: list[pg.QtGui.QBrush] = []
@@ -80,6 +84,15 @@ class FrameView(pg.GraphicsLayoutWidget):
         if self._image_shape != image.shape[:2]:
             self._image_shape = image.shape[:2]
             self.reset_zoom()
+
+    def set_approximate(self, text: str | None) -> None:
+        """Mark the image as approximate with ``text`` in its top-left corner (None removes the mark)."""
+        if text is None:
+            self.approx_item.hide()
+            return
+        self.approx_item.setText(text)
+        self.approx_item.setPos(0, 0)
+        self.approx_item.show()
 
     def reset_zoom(self) -> None:
         """Fit the image in the view."""
