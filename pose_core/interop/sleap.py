@@ -57,6 +57,13 @@ _MAX_LISTED = 5
 ProgressCallback = Callable[[int, int, str], None]
 
 
+class EmbeddedFramesOffer(DataError):
+    """The ``.slp``'s videos are missing but it embeds the labelled frames: they can be imported instead.
+
+    The GUI asks whether to import them (``embedded_frames=True``); the CLI names ``--embedded-frames``.
+    """
+
+
 def sleap_io_module() -> Any:
     """Import ``sleap_io``.
 
@@ -257,6 +264,7 @@ def _multi_animal_error(path: Path, crowded: list[tuple[str, int, int]]) -> Data
 
 
 def _missing_videos_error(path: Path, missing: list[SleapVideo], all_embedded: bool) -> DataError:
+    error_class = EmbeddedFramesOffer if all_embedded else DataError
     shown = ", ".join(v.listed for v in missing[:_MAX_LISTED]) + (" ..." if len(missing) > _MAX_LISTED else "")
     if all_embedded:
         fix = (
@@ -268,7 +276,7 @@ def _missing_videos_error(path: Path, missing: list[SleapVideo], all_embedded: b
             "put them back at those paths, give the folder holding them with --video-dir DIR, or export a labels "
             "package with the images embedded from SLEAP (File > Export Labels Package) and import that"
         )
-    return DataError(f"{path}: {len(missing)} video(s) not found: {shown}; {fix}.", path=str(path))
+    return error_class(f"{path}: {len(missing)} video(s) not found: {shown}; {fix}.", path=str(path))
 
 
 def read_sleap_project(
@@ -376,7 +384,7 @@ def write_sleap_project(
     sleap: SleapProject,
     dest_dir: Path,
     *,
-    extra_videos: Sequence[Path] = (),
+    videos: Sequence[Path] | None = None,
     copy_videos: bool = False,
     progress: ProgressCallback | None = None,
 ) -> Project:
@@ -385,7 +393,7 @@ def write_sleap_project(
     Args:
         sleap: From :func:`read_sleap_project`.
         dest_dir: The new project's folder.
-        extra_videos: More videos to link (or copy) into ``videos/``.
+        videos: The videos to link (or copy) into ``videos/``; None = the ``.slp``'s videos found here.
         copy_videos: Copy the videos instead of symlinking them.
         progress: Called as ``progress(done, total, message)``.
 
@@ -399,7 +407,7 @@ def write_sleap_project(
 
     dest_dir = Path(dest_dir).expanduser().absolute()
     dest = check_new_project_folder(dest_dir.name, dest_dir.parent)
-    videos, notes = _readable_videos([*sleap.linked_videos(), *extra_videos])
+    videos, notes = _readable_videos(sleap.linked_videos() if videos is None else [Path(v) for v in videos])
     sleap.notes.extend(notes)
     return write_new_project(dest, lambda tmp: _write_files(tmp, sleap, videos, copy_videos, progress))
 
@@ -531,6 +539,61 @@ def _write_record(path: Path, sleap: SleapProject, videos: list[Path], copy_vide
     }
     header = "# What posedesk import-sleap imported (for reference; skeleton is used by NWB export).\n"
     atomic_write_text(path, header + yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+
+
+# ----------------------------------------------------------------------------- the window's wizard
+
+
+@dataclass(eq=False)
+class SleapLabelSource:
+    """A read ``.slp`` shaped like :class:`pose_core.project.LabelSource` for the new-project wizard.
+
+    Attributes:
+        sleap: The read file.
+        labels: Its frames as labels (image paths as the new project will have them).
+        data_dir: The ``.slp``'s folder.
+        csv_paths: ``[the .slp]`` (what the labels were read from).
+        kind: ``sleap``.
+        config: No config is carried over.
+    """
+
+    sleap: SleapProject
+    labels: LabelSet
+    data_dir: Path
+    csv_paths: list[Path]
+    kind: str = "sleap"
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def videos(self) -> list[Path]:
+        """The ``.slp``'s videos found on this machine (offered on the wizard's Videos page)."""
+        return self.sleap.linked_videos()
+
+
+def read_sleap_source(slp_path: Path, *, embedded_frames: bool = False) -> SleapLabelSource:
+    """Read a ``.slp`` for the new-project wizard (see :func:`read_sleap_project`).
+
+    Raises:
+        EmbeddedFramesOffer: The videos are missing but the frames are embedded (ask, then pass
+            ``embedded_frames=True``).
+        DataError: Anything else :func:`read_sleap_project` refuses.
+    """
+    sleap = read_sleap_project(slp_path, embedded_frames=embedded_frames)
+    return SleapLabelSource(sleap, sleap.label_set(), sleap.path.parent, [sleap.path])
+
+
+def create_sleap_project(
+    name: str,
+    location: Path,
+    source: SleapLabelSource,
+    videos: Sequence[Path] = (),
+    *,
+    link_videos: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Project:
+    """Create the project ``location/name`` from a read ``.slp`` (the wizard's counterpart of ``create_project``)."""
+    return write_sleap_project(
+        source.sleap, Path(location) / name.strip(), videos=videos, copy_videos=not link_videos, progress=progress
+    )
 
 
 # ----------------------------------------------------------------------------- command line

@@ -12,12 +12,11 @@ import yaml
 
 pytest.importorskip("sleap_io", reason="sleap-io is not installed (pip install 'posedesk[formats]')")
 
-from sleap_fixture import MIRROR_MOUSE_DIR, USER_FRAME, SleapFixture, make_sleap_project  # noqa: E402
-
 from pose_core.data.labels import read_labels  # noqa: E402
 from pose_core.errors import DataError  # noqa: E402
 from pose_core.interop.sleap import import_sleap_main, import_sleap_project  # noqa: E402
 from pose_core.project import Project  # noqa: E402
+from tests.core.sleap_fixture import MIRROR_MOUSE_DIR, USER_FRAME, SleapFixture, make_sleap_project  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not MIRROR_MOUSE_DIR.is_dir(), reason="../shared/data/mirror-mouse-example is absent")
 
