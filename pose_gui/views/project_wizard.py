@@ -136,7 +136,7 @@ class LabelsPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(_browse_row(self.source_edit, folder_button, csv_button, sleap_button))
         layout.addWidget(self.info_label)
-        layout.addWidget(QLabel("Keypoints (read from the CSV):"))
+        layout.addWidget(QLabel("Keypoints (read from the labels):"))
         layout.addWidget(self.keypoints_list, 1)
 
     def set_source(self, path: Path) -> bool:
@@ -216,9 +216,15 @@ class LabelsPage(QWizardPage):
                 f"(from {files}; images in {source.data_dir}).{carried}"
             )
             self.keypoints_list.addItems(source.labels.keypoint_names)
-            notes = getattr(getattr(source, "sleap", None), "notes", [])
-            if notes:
-                self.info_label.setText(self.info_label.text() + " " + " ".join(notes))
+            sleap = getattr(source, "sleap", None)
+            if sleap is not None:
+                frames = "embedded images" if any(v.embedded for v in sleap.videos) else "videos"
+                notes = " ".join(n.replace("; --include-predicted imports them.", ".") for n in sleap.notes)
+                self.info_label.setText(
+                    f"SLEAP project: {source.labels.n_frames} labelled frames, {source.labels.n_keypoints} keypoints, "
+                    f"{len(sleap.edges)} skeleton edges (read with sleap-io from {sleap.path.name}; frames from its "
+                    f"{frames}). {notes}"
+                )
         self.completeChanged.emit()
 
     def _on_folder_clicked(self) -> None:
