@@ -159,3 +159,17 @@ def test_export_nwb_refuses_an_existing_file_and_a_run_of_other_keypoints(
     write_predictions_csv(other / "video_preds" / "a.csv", ["a", "b", "c"], preds, range(6))
     assert export_nwb_main([str(root), str(out), "--run", str(other), "--overwrite"]) == 2
     assert "predicts other keypoints" in capsys.readouterr().err and out.read_bytes() == b"keep me"
+
+
+def test_pose_predict_nwb_refuses_keypoint_names_nwb_cannot_hold_before_predicting(
+    tiny_checkpoint: Path, tmp_path: Path, capsys
+) -> None:
+    from tests.core.conftest import make_run_dir
+
+    run = make_run_dir(tmp_path / "run", tiny_checkpoint, ["nose", "ear:left", "ear_r"])
+    video = make_index_video(tmp_path / "a.mp4", 4)
+    out = tmp_path / "out"
+    assert predict_main([str(run), str(video), "--output-dir", str(out), "--nwb"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("pose-predict: error:")]
+    assert len(err) == 1 and "'ear:left'" in err[0] and "cannot be written to NWB" in err[0]
+    assert not any(p.suffix in (".csv", ".nwb") for p in out.rglob("*"))
