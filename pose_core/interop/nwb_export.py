@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Write a project's labelled frames (ndx-pose PoseTraining) and a run's video predictions "
         "(PoseEstimation, one per video) to a Neurodata Without Borders file.",
-        epilog="Read it back with pynwb (NWBHDF5IO(OUT).read().processing['behavior']), movement "
+        epilog="Read it back with pynwb (import ndx_pose; NWBHDF5IO(OUT).read().processing['behavior']), movement "
         "(load_poses.from_nwb_file) or sleap-io (load_nwb: the labelled frames).",
     )
     parser.add_argument("project", metavar="PROJECT_DIR", type=Path, help="the PoseDesk project folder")
