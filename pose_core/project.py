@@ -293,7 +293,7 @@ class Project:
             csv_paths = [root / LABELS_FILENAME] if (root / LABELS_FILENAME).is_file() else []
             return cls(
                 root, KIND_LIGHTNING_POSE, config_path if config_path.is_file() else None, root, root / "videos",
-                csv_paths, empty, _video_files(root / "videos"), open_error=error,
+                csv_paths, empty, video_files(root / "videos"), open_error=error,
             )  # fmt: skip
 
     @classmethod

@@ -17,7 +17,9 @@ from pose_gui import __version__
 # Each value is ``module:function``; the function takes the remaining arguments, returns the exit status.
 SUBCOMMANDS: dict[str, str] = {
     "import-dlc": "pose_core.interop.dlc:import_dlc_main",
+    "import-sleap": "pose_core.interop.sleap:import_sleap_main",
     "export-job": "pose_core.jobs:export_job_main",
+    "export-nwb": "pose_core.interop.nwb_export:export_nwb_main",
 }
 
 

@@ -60,6 +60,30 @@ class ActionSpec:
     separator_before: bool = False
 
 
+def _export_nwb(window: MainWindow) -> None:
+    """Write the project's labelled frames and the current run's video predictions to an NWB file (in a thread)."""
+    from functools import partial
+
+    from pose_core.interop.nwb_export import export_project_nwb
+
+    project, run_dir = window.state.project, window.state.run_dir
+    if project is None:
+        return
+    path = dialogs.ask_save_path(window, "Export NWB", project.root / f"{project.name}.nwb", "NWB files (*.nwb)")
+    if path is None:
+        return
+    confirmed = path.suffix == ".nwb" and path.exists()  # the file dialog asked before replacing it
+    path = path if path.suffix == ".nwb" else path.with_name(path.name + ".nwb")
+    export = partial(export_project_nwb, project.root, path, run_dir=run_dir, overwrite=confirmed)
+    window.state.post_message(f"Exporting {project.name} to {path}…", 0)
+
+    def done(result: Any) -> None:
+        videos = ", ".join(v.name for v in result.videos) or "no video predictions"
+        window.state.post_message(f"Wrote {result.path}: {result.n_labeled_frames} labelled frames, {videos}", 10000)
+
+    window.run_task(f"Exporting NWB to {path.name}", export, on_success=done, error_title="Cannot export NWB")
+
+
 def _open_project(window: MainWindow) -> None:
     start = window.state.project.root.parent if window.state.project is not None else None
     folder = dialogs.ask_directory(window, "Open a project folder (Lightning Pose or DeepLabCut)", start)
@@ -139,6 +163,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "file.export_job", "E&xport Job…", "File", _export_job, None,
         "Write a run folder that trains elsewhere: train.sh and a SLURM job.sbatch", enabled_when=_has_project,
+    ),
+    ActionSpec(
+        "file.export_nwb", "Export &NWB…", "File", _export_nwb, None,
+        "Write the labelled frames and the current run's video predictions to a Neurodata Without Borders file "
+        "(ndx-pose)", enabled_when=_has_project,
     ),
     ActionSpec(
         "file.quit", "&Quit", "File", lambda w: w.close(), QKeySequence.StandardKey.Quit,

@@ -1,8 +1,9 @@
 """``pose-predict RUN_DIR VIDEO_OR_DIR...``: predict keypoints on every frame of videos.
 
 Writes ``<output-dir>/<stem>.csv`` (three header rows, one row per frame, video pixels) and
-``<stem>_temporal_norm.csv`` for each video, optionally ``labeled_videos/<stem>_labeled.mp4`` and,
-with ``--dlc``, DeepLabCut's ``<stem>DLC_posedesk.h5`` and ``.csv``; existing CSVs are kept unless
+``<stem>_temporal_norm.csv`` for each video, optionally ``labeled_videos/<stem>_labeled.mp4``,
+with ``--dlc``, DeepLabCut's ``<stem>DLC_posedesk.h5`` and ``.csv`` and, with ``--nwb``, ``<stem>.nwb``
+(:mod:`pose_core.io.nwb`); existing CSVs are kept unless
 ``--overwrite``. Progress goes to the terminal (a bar on a
 terminal, a line every 10% otherwise) and, as JSON lines in the training events format
 (``started`` with ``job="predict"``, ``phase``, ``progress``, ``finished`` / ``stopped`` /
@@ -87,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--dlc",
         action="store_true",
         help="also write <stem>DLC_posedesk.h5 and .csv in DeepLabCut's layout (read by DeepLabCut's tools)",
+    )
+    parser.add_argument(
+        "--nwb",
+        action="store_true",
+        help="also write <stem>.nwb (Neurodata Without Borders, ndx-pose PoseEstimation; needs posedesk[formats]); "
+        "an existing one is replaced only with --overwrite",
     )
     parser.add_argument(
         "--checkpoint", metavar="CKPT", type=Path, default=None, help="checkpoint to use (default: the run's best)"
@@ -312,6 +319,7 @@ class PredictJob:
     labeled_video: bool
     dlc: bool = False
     engine: str = "auto"
+    nwb: bool = False
 
 
 def prepare_job(args: argparse.Namespace) -> PredictJob:
@@ -331,9 +339,41 @@ def prepare_job(args: argparse.Namespace) -> PredictJob:
     plans = plan_outputs(videos, output_dir)
     check_output_dir(output_dir)
     events_path = args.events if args.events is not None else output_dir / PREDICT_EVENTS_FILENAME
+    if args.nwb:
+        _check_nwb_targets(config_path, plans, args.overwrite)
     return PredictJob(
         args.run_dir, config_path, checkpoint, plans, n_frames, output_dir, events_path,
-        args.batch_size, args.overwrite, args.labeled_video, args.dlc, args.engine,
+        args.batch_size, args.overwrite, args.labeled_video, args.dlc, args.engine, args.nwb,
+    )  # fmt: skip
+
+
+def _check_nwb_targets(config_path: Path, plans: Sequence[VideoOutputs], overwrite: bool) -> None:
+    """Before predicting: pynwb is installed, the keypoint names fit NWB, no ``.nwb`` would be replaced unasked.
+
+    Raises:
+        DataError: One of these fails.
+    """
+    from pose_core.config.io import load_config
+    from pose_core.io.nwb import check_nwb_names, check_target, nwb_modules, nwb_path_for
+
+    nwb_modules()
+    check_nwb_names(
+        [str(n) for n in load_config(config_path, check_paths=False).cfg.data.keypoint_names], str(config_path)
+    )
+    for plan in plans:
+        check_target(nwb_path_for(plan.csv_path), overwrite)
+
+
+def _write_nwb(job: PredictJob, result: VideoResult) -> Path:
+    """``--nwb``: write ``<stem>.nwb`` from the video's predictions CSV (skeleton from the project's import record)."""
+    from pose_core.config.io import load_config
+    from pose_core.io.nwb import project_skeleton, write_nwb_from_csv
+
+    cfg = load_config(job.config_path, check_paths=False).cfg
+    skeleton = project_skeleton(Path(str(cfg.data.data_dir)), [str(n) for n in cfg.data.keypoint_names])
+    return write_nwb_from_csv(
+        result.outputs.csv_path, result.outputs.video_path, skeleton, overwrite=job.overwrite,
+        scorer=f"posedesk run {job.run_dir.absolute().name}",
     )  # fmt: skip
 
 
@@ -380,6 +420,9 @@ def _report_video(result: VideoResult) -> dict[str, Any]:
     dlc_files = [p.name for p in result.written if p.suffix == ".h5" or p.with_suffix(".h5") in result.written]
     if dlc_files:
         print(f"{name}: DeepLabCut-style {', '.join(dlc_files)}", flush=True)
+    nwb_files = [p.name for p in result.written if p.suffix == ".nwb"]
+    if nwb_files:
+        print(f"{name}: NWB {', '.join(nwb_files)}", flush=True)
     return {
         "video": str(result.outputs.video_path),
         "csv": str(result.outputs.csv_path),
@@ -423,6 +466,8 @@ def run_job(job: PredictJob, writer: EventWriter, stop: StopRequest) -> list[dic
             predictor, plan, batch_size=job.batch_size, overwrite=job.overwrite, labeled_video=options,
             progress=reporter, should_stop=stop, dlc=job.dlc,
         )  # fmt: skip
+        if job.nwb:
+            result.written.append(_write_nwb(job, result))
         summaries.append(_report_video(result))
     return summaries
 

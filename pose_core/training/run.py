@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from pose_core.config.io import LoadedConfig
 from pose_core.errors import ConfigError, PoseDeskError, RunError
 from pose_core.events import EventWriter
+from pose_core.io.atomic import atomic_write_text
 from pose_core.runs.layout import (
     CHECKPOINTS_GLOB,
     EVENTS_FILENAME,
@@ -37,7 +38,6 @@ from pose_core.runs.layout import (
     video_pca_error_file,
 )
 from pose_core.runs.status import RunStatus
-from pose_core.io.atomic import atomic_write_text
 from pose_core.training import distributed, preflight
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,9 @@
 """The new-project wizard: name and location, labels to import, videos, then create (in a thread).
 
-Labels come from a Lightning Pose-style folder, a DeepLabCut project or a ``CollectedData.csv``;
-the keypoint names are read from the CSV. Videos are probed in a thread as they are added; one
+Labels come from a Lightning Pose-style folder, a DeepLabCut project, a ``CollectedData.csv`` or
+a SLEAP ``.slp`` (read with sleap-io in a thread, :mod:`pose_core.interop.sleap`; when its videos
+are missing but it embeds the frames, the page asks whether to import those); the keypoint names
+are read from the labels. Videos are probed in a thread as they are added; one
 that does not open is flagged and must be removed. :func:`pose_core.project.create_project`
 then copies everything into the new folder in a thread while a progress bar moves.
 """
@@ -30,15 +32,16 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.errors import DataError, PoseDeskError
-from pose_core.video.formats import video_file_patterns
 from pose_gui import dialogs
 from pose_gui.style import ERROR_COLOR
 from pose_gui.workers.tasks import TaskThread, stop_thread
 from pose_gui.workers.video_probe import VideoProbeWorker
 
 if TYPE_CHECKING:
+    from pose_core.interop.sleap import SleapLabelSource
     from pose_core.project import LabelSource, Project
 
+SLEAP_FILTER = "SLEAP labels (*.slp);;All files (*)"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # "probing", "ok", "failed"
 
@@ -113,22 +116,25 @@ class LabelsPage(QWizardPage):
         self.setTitle("Labels")
         self.setSubTitle(
             "Import labelled frames: a Lightning Pose project folder, a DeepLabCut project folder, "
-            "or a CollectedData.csv file. Its images are copied into the new project."
+            "a CollectedData.csv file or a SLEAP project (.slp). Its images are copied into the new project."
         )
-        self.source: LabelSource | None = None
+        self.source: LabelSource | SleapLabelSource | None = None
+        self._sleap_task: TaskThread | None = None
         self.source_edit = QLineEdit()
         self.source_edit.setReadOnly(True)
         folder_button = QPushButton("Choose Folder…")
         folder_button.clicked.connect(self._on_folder_clicked)
         csv_button = QPushButton("Choose CSV…")
         csv_button.clicked.connect(self._on_csv_clicked)
+        sleap_button = QPushButton("Choose SLEAP File…")
+        sleap_button.clicked.connect(self._on_sleap_clicked)
         self.info_label = QLabel("No labels chosen yet.")
         self.info_label.setWordWrap(True)
         self.keypoints_list = QListWidget()
         layout = QVBoxLayout(self)
-        layout.addLayout(_browse_row(self.source_edit, folder_button, csv_button))
+        layout.addLayout(_browse_row(self.source_edit, folder_button, csv_button, sleap_button))
         layout.addWidget(self.info_label)
-        layout.addWidget(QLabel("Keypoints (read from the CSV):"))
+        layout.addWidget(QLabel("Keypoints (read from the labels):"))
         layout.addWidget(self.keypoints_list, 1)
 
     def set_source(self, path: Path) -> bool:
@@ -143,6 +149,9 @@ class LabelsPage(QWizardPage):
         from pose_core.data.labels import check_images
         from pose_core.project import read_label_source
 
+        if Path(path).suffix.lower() == ".slp":
+            self.set_sleap_source(Path(path))
+            return False  # read in a thread: the page completes when it is done
         self.source_edit.setText(str(path))
         try:
             source = read_label_source(Path(path))
@@ -155,11 +164,44 @@ class LabelsPage(QWizardPage):
         self._show_source(source)
         return True
 
-    def _show_source(self, source: LabelSource | None) -> None:
+    def set_sleap_source(self, path: Path, *, embedded_frames: bool = False) -> None:
+        """Read a SLEAP ``.slp`` in a thread; show it, offer its embedded frames, or show the error."""
+        from pose_core.interop.sleap import read_sleap_source
+
+        if self.is_reading():
+            return
+        self.source_edit.setText(str(path))
+        self._show_source(None)
+        self.info_label.setText("Reading the SLEAP file…")
+        self._sleap_task = TaskThread(read_sleap_source, Path(path), embedded_frames=embedded_frames, parent=self)
+        self._sleap_task.succeeded.connect(self._show_source)
+        self._sleap_task.failed.connect(lambda error, p=Path(path): self._on_sleap_failed(p, error))
+        self._sleap_task.start()
+
+    def is_reading(self) -> bool:
+        """True while a SLEAP file is being read."""
+        return self._sleap_task is not None and self._sleap_task.isRunning()
+
+    def _on_sleap_failed(self, path: Path, error: BaseException) -> None:
+        from pose_core.interop.sleap import EmbeddedFramesOffer
+
+        if isinstance(error, EmbeddedFramesOffer) and dialogs.confirm(
+            self, "Videos not found", f"{error}\n\nImport the embedded frames without the videos?", "Import Frames"
+        ):
+            self._sleap_task = None
+            self.set_sleap_source(path, embedded_frames=True)
+            return
+        self.info_label.setText(f"<span style='color:{ERROR_COLOR}'>{error}</span>")
+        if not isinstance(error, EmbeddedFramesOffer):
+            dialogs.show_error(self, error, "Cannot import this SLEAP file")
+
+    def _show_source(self, source: LabelSource | SleapLabelSource | None) -> None:
         self.source = source
         self.keypoints_list.clear()
         if source is not None:
-            kind = "DeepLabCut project" if source.kind == "deeplabcut" else "Lightning Pose labels"
+            kind = {"deeplabcut": "DeepLabCut project", "sleap": "SLEAP project"}.get(
+                source.kind, "Lightning Pose labels"
+            )
             files = ", ".join(p.name for p in source.csv_paths[:3]) + (" …" if len(source.csv_paths) > 3 else "")
             carried = (
                 " Its config's view and PCA settings (mirrored_column_matches, columns_for_singleview_pca, "
@@ -172,6 +214,15 @@ class LabelsPage(QWizardPage):
                 f"(from {files}; images in {source.data_dir}).{carried}"
             )
             self.keypoints_list.addItems(source.labels.keypoint_names)
+            sleap = getattr(source, "sleap", None)
+            if sleap is not None:
+                frames = "embedded images" if any(v.embedded for v in sleap.videos) else "videos"
+                notes = " ".join(n.replace("; --include-predicted imports them.", ".") for n in sleap.notes)
+                self.info_label.setText(
+                    f"SLEAP project: {source.labels.n_frames} labelled frames, {source.labels.n_keypoints} keypoints, "
+                    f"{len(sleap.edges)} skeleton edges (read with sleap-io from {sleap.path.name}; frames from its "
+                    f"{frames}). {notes}"
+                )
         self.completeChanged.emit()
 
     def _on_folder_clicked(self) -> None:
@@ -179,13 +230,22 @@ class LabelsPage(QWizardPage):
         if folder is not None:
             self.set_source(folder)
 
+    def _on_sleap_clicked(self) -> None:
+        path = dialogs.ask_open_file(self, "SLEAP project", None, SLEAP_FILTER)
+        if path is not None:
+            self.set_sleap_source(path)
+
+    def shutdown(self) -> None:
+        """Wait for a SLEAP file being read."""
+        stop_thread(self._sleap_task)
+
     def _on_csv_clicked(self) -> None:
         path = dialogs.ask_open_file(self, "Labels CSV", None, "CSV files (*.csv)")
         if path is not None:
             self.set_source(path)
 
     def isComplete(self) -> bool:
-        return self.source is not None
+        return self.source is not None and not self.is_reading()
 
 
 class VideosPage(QWizardPage):
@@ -372,6 +432,7 @@ class ProjectWizard(QWizard):
 
     def start_creating(self) -> None:
         """Write the project in a thread; the wizard closes when it is done."""
+        from pose_core.interop.sleap import create_sleap_project
         from pose_core.project import create_project
 
         source = self.labels_page.source
@@ -379,7 +440,7 @@ class ProjectWizard(QWizard):
             return
         self._set_buttons_enabled(False)
         self._task = TaskThread(
-            create_project,
+            create_sleap_project if source.kind == "sleap" else create_project,
             self.name_page.name_edit.text().strip(),
             Path(self.name_page.location_edit.text().strip()),
             source,
@@ -421,4 +482,5 @@ class ProjectWizard(QWizard):
     def shutdown(self) -> None:
         """Stop the video probes and wait for a project being written."""
         self.videos_page.shutdown()
+        self.labels_page.shutdown()
         stop_thread(self._task)

@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.errors import DataError
-from pose_core.runs.layout import CONFIG_FILENAME, RunLayout
 from pose_gui import dialogs
 from pose_gui.models.loss_history import LossHistory, RunRow, format_duration, scan_runs
 from pose_gui.sessions.training import TrainingSession, run_name

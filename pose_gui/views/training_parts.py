@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from pose_core.runs.layout import RunLayout
 from pose_gui.models.loss_history import RunRow, format_duration
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
 
