@@ -30,6 +30,10 @@ from pose_core.errors import DataError
 from pose_core.io.atomic import atomic_write_path, atomic_write_text
 
 COORDS = ("x", "y", "likelihood")
+# Extra per-keypoint columns of Ensemble Kalman Smoother outputs (``<stem>_eks.csv``): skipped when reading.
+EKS_EXTRA_COORDS = frozenset(
+    {"x_ens_median", "y_ens_median", "x_ens_var", "y_ens_var", "x_posterior_var", "y_posterior_var"}
+)
 SET_COLUMN = "set"
 _XY_FORMAT = "%.4f"
 _LIKELIHOOD_FORMAT = "%.5f"
@@ -376,6 +380,8 @@ def _prediction_columns(
         bodypart, coord = header[1][column], header[2][column].lower()
         if _is_set_column(header, column):
             set_column = column
+            continue
+        if coord in EKS_EXTRA_COORDS and bodypart:
             continue
         if coord not in COORDS or not bodypart:
             raise DataError(

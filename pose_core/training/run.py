@@ -22,6 +22,7 @@ from pose_core.errors import ConfigError, PoseDeskError, RunError
 from pose_core.events import EVENTS_FILENAME, STOP_FILENAME, EventWriter
 from pose_core.runs import SUMMARY_FILENAME
 from pose_core.training import distributed
+from pose_core.training.ensemble import apply_init_from
 
 
 @dataclass
@@ -397,6 +398,7 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
     cfg.training.devices = cfg.training.num_gpus = plan.devices  # one value in the saved config
     resume_ckpt = resolve_resume(str(cfg.training.resume_from))[1] if cfg.training.resume_from else None
     labels = _read_and_check_labels(cfg)
+    apply_init_from(cfg)  # training.init_from=RUN_DIR: check the parent fits, start from its weights
     datamodule = build_datamodule(cfg, labels, plan)
     fits = fit_label_pcas(cfg, labels, datamodule.splits["train"])
     parts = build_trainer(cfg, run_dir, plan, _logger_version(resume_ckpt), progress_bar)
