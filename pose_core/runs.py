@@ -48,6 +48,8 @@ class RunInfo:
         test_error_px: Mean pixel error on the test frames, if evaluated.
         source: ``PoseDesk`` or ``Lightning Pose`` (a Lightning Pose model folder, whose status
             reads e.g. ``finished · Lightning Pose``; see :mod:`pose_core.interop.lightning_pose`).
+        ensemble_id: The ensemble it belongs to (``training.ensemble_seeds``), for grouping.
+        parent: The run it was started from (``training.init_from``), if any.
     """
 
     path: Path
@@ -57,6 +59,8 @@ class RunInfo:
     best_val_loss: float | None
     test_error_px: float | None
     source: str = "PoseDesk"
+    ensemble_id: str | None = None
+    parent: Path | None = None
 
     @property
     def name(self) -> str:
@@ -121,7 +125,28 @@ def read_run_info(run_dir: Path) -> RunInfo:
         epochs=epochs,
         best_val_loss=_best_metric(e.data.get("metrics", {}).get("val_supervised_loss") for e in epoch_ends),
         test_error_px=_test_error_px(summary),
+        ensemble_id=_ensemble_id(summary),
+        parent=_parent_run(run_dir),
     )
+
+
+def _ensemble_id(summary: dict[str, Any]) -> str | None:
+    entry = summary.get("ensemble")
+    value = entry.get("id") if isinstance(entry, dict) else None
+    return str(value) if value else None
+
+
+def _parent_run(run_dir: Path) -> Path | None:
+    """``training.init_from`` of the run's config (read with a plain text scan: no YAML parse per refresh)."""
+    try:
+        text = (run_dir / CONFIG_FILENAME).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "init_from" and value.strip() not in ("", "null", "~"):
+            return Path(value.strip().strip("'\""))
+    return None
 
 
 def _read_summary(path: Path) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def open_member(run_dir: Path) -> MemberRun:
     run_dir = Path(run_dir)
     find_run_files(run_dir)
     status = read_run_info(run_dir).status
-    if status in ("running", "not started"):
+    if status == "running":
         raise RunError(
             f"Run {run_dir} is still training (status: {status}); wait until it finishes, or stop it, "
             "before using it in an ensemble."
