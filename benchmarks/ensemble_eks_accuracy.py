@@ -30,6 +30,10 @@ def main() -> int:
     parser.add_argument("--runs", type=Path, nargs="+", required=True)
     parser.add_argument("--example", type=Path, default=None, help="example project (default: the generated one)")
     parser.add_argument("--smooth-param", type=float, default=None)
+    parser.add_argument(
+        "--videos", type=Path, nargs="+", default=None,
+        help="videos whose names are the example's (e.g. their first frames, as loop_does_it_help.py makes); default: the example's",
+    )  # fmt: skip
     args = parser.parse_args()
     from benchmarks.loop_does_it_help import ground_truth
     from pose_core.ensemble.members import load_member_predictions, open_members
@@ -43,7 +47,7 @@ def main() -> int:
     errors: dict[str, list[np.ndarray]] = {"one model": [], "ensemble mean": [], "EKS": []}
     jitter: dict[str, list[np.ndarray]] = {k: [] for k in [*errors, "ground truth"]}
     eks_s = 0.0
-    for video in sorted((example / "videos").glob("*.mp4")):
+    for video in args.videos or sorted((example / "videos").glob("*.mp4")):
         n_frames = probe_video(video).n_frames
         preds = load_member_predictions(members, video, n_frames)
         start = time.perf_counter()
@@ -63,7 +67,9 @@ def main() -> int:
             step = np.linalg.norm(np.diff(xy, axis=0), axis=-1)
             jitter[name].append(step[still[1:]])
         jitter["ground truth"].append(np.linalg.norm(np.diff(truth, axis=0), axis=-1)[still[1:]])
-    print(f"EKS benchmark on {example / 'videos'}: {len(members)} members, load average {os.getloadavg()}")
+    print(
+        f"EKS benchmark on {[v.name for v in (args.videos or [])] or example / 'videos'}: {len(members)} members, load average {os.getloadavg()}"
+    )
     print(f"{'track':<14} {'median px':>10} {'p95 px':>8} {'jitter px':>10}")
     for name in errors:
         err, jit = np.concatenate(errors[name]), np.concatenate(jitter[name])

@@ -74,3 +74,58 @@ def test_smoothing_does_not_import_eks_into_the_gui_or_trainer() -> None:
     code = "import pose_core.training.run, pose_core.inference.cli, pose_core.ensemble.suggest, sys; print('eks' in sys.modules, 'jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def _seeded_checkpoint(path: Path, seed: int) -> Path:
+    import pytorch_lightning as pl
+    import torch
+
+    from pose_core.training.module import PoseLightningModule
+    from tests.core.conftest import TINY_INPUT_HW, TINY_KEYPOINTS
+
+    torch.manual_seed(seed)
+    module = PoseLightningModule(keypoint_names=list(TINY_KEYPOINTS), backbone="resnet18", input_hw=TINY_INPUT_HW)
+    trainer = pl.Trainer(
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu", devices=1
+    )
+    trainer.strategy.connect(module)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    trainer.save_checkpoint(str(path))
+    return path
+
+
+def test_pose_predict_eks_writes_members_mean_variance_and_smoothed_csvs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from pose_core.inference.cli import predict_main
+    from tests.core.conftest import make_index_video, make_run_dir
+
+    runs = []
+    for seed in (0, 1):
+        run = make_run_dir(
+            tmp_path / "outputs" / "2026-12-03" / f"10-00-0{seed}", _seeded_checkpoint(tmp_path / f"{seed}.ckpt", seed)
+        )
+        (run / "summary.json").write_text(json.dumps({"status": "finished"}))
+        runs.append(run)
+    video = make_index_video(tmp_path / "clip.mp4", 24)
+    assert predict_main([*map(str, runs), str(video), "--eks"]) == 0
+    out = capsys.readouterr().out
+    ensemble_dir = next((tmp_path / "outputs" / "2026-12-03").glob("*-ensemble"))
+    for run in runs:
+        assert read_predictions_csv(run / "video_preds" / "clip.csv", expected_rows=24).keypoint_names == [
+            "nose",
+            "ear_l",
+            "ear_r",
+        ]
+    for name in ("clip_eks.csv", "clip_ens_mean.csv", "clip_ens_var.csv", "ensemble.json"):
+        assert (ensemble_dir / name).is_file(), name
+    eks_table = read_predictions_csv(ensemble_dir / "clip_eks.csv", expected_rows=24)
+    assert np.isfinite(eks_table.preds[..., :2]).all()
+    assert json.loads((ensemble_dir / "ensemble.json").read_text())["members"] == [str(r) for r in runs]
+    assert "EKS in" in out
+    member_csv = runs[0] / "video_preds" / "clip.csv"
+    before = member_csv.stat().st_mtime_ns
+    assert predict_main([*map(str, runs), str(video), "--eks"]) == 0  # members' predictions are reused
+    assert member_csv.stat().st_mtime_ns == before
