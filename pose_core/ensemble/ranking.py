@@ -10,18 +10,20 @@ Signals (each per frame and keypoint, from what the runs give; one run is enough
 * ``pca``: the distance to the pose's reprojection on the training labels' PCA (a pose no
   labelled frame looks like), px.
 
-Each signal is turned into a robust z-score over every frame and keypoint of every video (median
-and median absolute deviation), weighted, and a frame's score is its largest weighted z. The
+Each signal is turned into a robust z-score over every frame and keypoint of every video (its
+median, and a spread from the MAD and the 90th percentile, at least 1 px), weighted, and a frame's score is its largest weighted z. The
 signal and keypoint that gave it make the pick's reason ("3 models disagree by 14 px on
 paw_front_left_top"). The pick is greedy by score, never within ``min_gap`` frames of a labelled
-or already picked frame of the same video, and never a near-duplicate in appearance of an
-earlier pick (when thumbnails can be read).
+or already picked frame of the same video, never a near-duplicate in appearance of an earlier
+pick (when thumbnails can be read), and each earlier pick for the same keypoint lowers a frame's
+score by :data:`KEYPOINT_DECAY` (so the picks cover the body parts the models struggle with).
 
 Numpy only; videos are read through a callable, so ranking saved predictions needs no decoder.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,9 @@ DEFAULT_MIN_GAP_FRAMES = 10
 DUPLICATE_CORRELATION = 0.995
 """Two thumbnails correlating above this are the same picture (a still animal)."""
 THUMBNAIL_PX = 32
+KEYPOINT_DECAY = 0.85
+"""Each earlier pick for the same keypoint multiplies a frame's score by this (so ten picks are not
+all the same paw when another part is almost as unsure)."""
 
 
 @dataclass
@@ -65,7 +70,8 @@ class Pick:
     Attributes:
         video: Its video.
         frame_idx: Its index in the video (0-based).
-        score: Its score (largest weighted robust z-score).
+        score: Its ranking score: the largest weighted robust z-score, lowered by earlier picks
+            of the same keypoint (see :data:`KEYPOINT_DECAY`).
         signal: The signal that gave the score.
         keypoint: The keypoint that gave it.
         value: The signal's raw value there (px, or the likelihood).
@@ -123,15 +129,21 @@ def video_signals(
     return VideoSignals(Path(video), list(keypoint_names), n_members, signals)
 
 
-def _robust_scale(values: np.ndarray) -> tuple[float, float]:
-    """Median and MAD-based scale of the finite values (scale never 0)."""
+SCALE_FLOOR: dict[str, float] = {"likelihood": 0.02}
+"""Smallest scale of a signal's z-score (px signals: 1 px), so a signal that is almost always 0
+(a model whose points snap to the same heatmap cell) does not turn a one-cell step into a huge score."""
+DEFAULT_SCALE_FLOOR_PX = 1.0
+
+
+def _robust_scale(values: np.ndarray, floor: float) -> tuple[float, float]:
+    """Median and spread of the finite values: the larger of the MAD and the 90th percentile's distance, at least ``floor``."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return 0.0, 1.0
     median = float(np.median(finite))
     mad = float(np.median(np.abs(finite - median))) * 1.4826
-    floor = max(1e-3, 0.05 * abs(median))
-    return median, max(mad, floor)
+    upper = (float(np.percentile(finite, 90)) - median) / 1.2816
+    return median, max(mad, upper, floor)
 
 
 @dataclass
@@ -154,7 +166,13 @@ def score_frames(videos: Sequence[VideoSignals], weights: Mapping[str, float] | 
     """
     weights = dict(SIGNAL_WEIGHTS if weights is None else weights)
     names = [n for n in weights if any(n in v.signals for v in videos)]
-    scales = {n: _robust_scale(np.concatenate([v.signals[n].ravel() for v in videos if n in v.signals])) for n in names}
+    scales = {
+        n: _robust_scale(
+            np.concatenate([v.signals[n].ravel() for v in videos if n in v.signals]),
+            SCALE_FLOOR.get(n, DEFAULT_SCALE_FLOOR_PX),
+        )
+        for n in names
+    }
     out = []
     for v in videos:
         z = np.full((len(names), v.n_frames, len(v.keypoint_names)), -np.inf)
@@ -236,17 +254,22 @@ def pick_frames(
         else np.zeros((0, 2), int)
     )
     all_scores = np.concatenate([s.score for s in scores]) if scores else np.zeros(0)
-    order = np.argsort(-all_scores, kind="stable")
+    keypoint_of = np.concatenate([s.keypoint_idx for s in scores]) if scores else np.zeros(0, int)
+    finite = np.flatnonzero(np.isfinite(all_scores))
+    heap = list(zip((-all_scores[finite]).tolist(), finite.tolist(), strict=True))
+    heapq.heapify(heap)
     picks: list[Pick] = []
     taken: dict[Path, list[int]] = {}
     thumbs: list[np.ndarray] = []
-    for flat_idx in order:
-        if len(picks) >= n:
-            break
+    per_keypoint: dict[int, int] = {}
+    while heap and len(picks) < n:
+        neg_score, flat_idx = heapq.heappop(heap)
+        adjusted = _diminished(float(all_scores[flat_idx]), per_keypoint.get(int(keypoint_of[flat_idx]), 0))
+        if adjusted < -neg_score - 1e-12:  # its keypoint was picked since: queue it again, lower
+            heapq.heappush(heap, (-adjusted, flat_idx))
+            continue
         video_i, frame_idx = (int(x) for x in candidates[flat_idx])
         s = scores[video_i]
-        if not np.isfinite(s.score[frame_idx]):
-            break
         near = blocked.get(s.video, []) + taken.get(s.video, [])
         if any(abs(frame_idx - other) <= min_gap_frames for other in near):
             continue
@@ -266,7 +289,7 @@ def pick_frames(
             Pick(
                 s.video,
                 frame_idx,
-                float(s.score[frame_idx]),
+                adjusted,
                 signal,
                 name,
                 value,
@@ -274,4 +297,10 @@ def pick_frames(
             )
         )
         taken.setdefault(s.video, []).append(frame_idx)
+        per_keypoint[k] = per_keypoint.get(k, 0) + 1
     return picks
+
+
+def _diminished(score: float, n_picked: int) -> float:
+    """A frame's score after ``n_picked`` earlier picks were for the same keypoint (spreads the picks over body parts)."""
+    return score * KEYPOINT_DECAY**n_picked if score > 0 else score
