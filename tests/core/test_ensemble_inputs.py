@@ -202,3 +202,27 @@ def test_run_listing_knows_the_ensemble_and_the_parent(tmp_path: Path, tiny_chec
     overrides = [*tiny_config_overrides(tmp_path), f"training.init_from={members[0].run_dir}"]
     load_config(None, overrides, check_paths=False).save(child / "config.yaml")
     assert read_run_info(child).parent == members[0].run_dir
+
+
+def test_train_ensemble_trains_members_one_after_another_and_records_the_group(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from pose_core.training.ensemble import ensemble_info, train_ensemble
+
+    loaded = load_config(None, [*tiny_config_overrides(tmp_path), "training.ensemble_seeds=[3,5,7]"], check_paths=False)
+    calls = []
+
+    def fake_train(cfg, run_dir: Path):
+        calls.append((int(cfg.cfg.training.rng_seed_model_pt), run_dir.name))
+        run_dir.mkdir(parents=True)
+        (run_dir / "summary.json").write_text(json.dumps({"status": "finished"}))
+        status = "stopped" if len(calls) == 2 else "finished"  # the user stops the second member
+        return SimpleNamespace(status=status, global_rank=0, run_dir=run_dir)
+
+    lines: list[str] = []
+    results = train_ensemble(loaded, tmp_path / "09-30-00", fake_train, lines.append)
+    assert calls == [(3, "09-30-00-seed3"), (5, "09-30-00-seed5")]  # the third is not started after a stop
+    assert len(results) == 2 and "the remaining members are not trained" in lines[-1]
+    info = ensemble_info(tmp_path / "09-30-00-seed5")
+    assert info is not None and info["id"] == "09-30-00" and info["seed"] == 5 and len(info["members"]) == 3
+    assert json.loads((tmp_path / "09-30-00-seed3" / "summary.json").read_text())["status"] == "finished"
