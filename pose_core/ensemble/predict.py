@@ -155,13 +155,13 @@ def run_ensemble_predict(args: argparse.Namespace) -> int:
     members = open_members(runs, minimum=2)
     videos = predict_cli.collect_videos(video_args)
     output_dir = args.output_dir if args.output_dir is not None else default_output_dir(members)
-    predict_cli.check_output_dir(output_dir)
     jobs = []
     for member in members:
         member_args = argparse.Namespace(
             **{**vars(args), "run_dir": member.run_dir, "videos": videos, "output_dir": None}
         )
         jobs.append(predict_cli.prepare_job(member_args))
+    predict_cli.check_output_dir(output_dir)
     n_frames = jobs[0].n_frames
     for i, job in enumerate(jobs):
         print(f"Member {i + 1}/{len(jobs)}: {job.run_dir}", flush=True)
