@@ -11,7 +11,7 @@ import pytest
 from pose_core.ensemble.smoothing import EKS_COORDS, ensemble_stats, smooth, write_eks_csv
 from pose_core.io.predictions import read_predictions_csv
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def _members(n_frames: int = 300, n_members: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from pose_core.config.io import read_yaml_file
 from pose_core.example import generate_example_project
 from pose_core.runs import read_run_info
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def test_ensemble_of_two_then_a_child_run_from_the_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
