@@ -67,14 +67,22 @@ def main() -> int:
     parser.add_argument(
         "--smooth-param", type=float, default=None, help="fixed eks smoothing parameter (default: eks fits it)"
     )
+    parser.add_argument("--no-eks", action="store_true", help="rank without EKS (as suggest-frames --no-eks)")
+    parser.add_argument("--work", type=Path, default=None, help="keep the generated CSVs here and reuse them")
     args = parser.parse_args()
     from pose_core.ensemble.members import MemberRun, load_member_predictions
     from pose_core.ensemble.ranking import pick_frames, score_frames, video_signals
     from pose_core.ensemble.smoothing import smooth
 
-    with tempfile.TemporaryDirectory(prefix="posedesk-rank-speed-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="posedesk-rank-speed-") as scratch:
+        tmp = str(args.work or scratch)
         start = time.perf_counter()
-        runs, names = write_inputs(Path(tmp), args.videos, args.frames)
+        if args.work and (args.work / "run0" / "video_preds" / f"video{args.videos - 1:02d}.csv").is_file():
+            from pose_core.example import keypoint_names
+
+            runs, names = [args.work / f"run{m}" for m in range(N_MEMBERS)], keypoint_names()
+        else:
+            runs, names = write_inputs(Path(tmp), args.videos, args.frames)
         print(
             f"wrote {args.videos} x {N_MEMBERS} prediction CSVs of {args.frames} frames in {time.perf_counter() - start:.0f} s",
             flush=True,
@@ -83,9 +91,10 @@ def main() -> int:
         members = [MemberRun(run, names, matches) for run in runs]
         print(f"load average before: {os.getloadavg()}", flush=True)
         t_import = time.perf_counter()
-        from pose_core.ensemble.smoothing import _import_eks
+        if not args.no_eks:
+            from pose_core.ensemble.smoothing import _import_eks
 
-        _import_eks()
+            _import_eks()
         t_import = time.perf_counter() - t_import
         t_read = t_eks = t_signals = 0.0
         all_signals = []
@@ -94,9 +103,9 @@ def main() -> int:
             t0 = time.perf_counter()
             preds = load_member_predictions(members, video, args.frames)
             t1 = time.perf_counter()
-            smoothed = smooth(preds, matches, args.smooth_param)
+            posterior = None if args.no_eks else smooth(preds, matches, args.smooth_param).posterior_var_px2
             t2 = time.perf_counter()
-            all_signals.append(video_signals(video, names, preds, smoothed.posterior_var_px2))
+            all_signals.append(video_signals(video, names, preds, posterior))
             t3 = time.perf_counter()
             t_read, t_eks, t_signals = t_read + t1 - t0, t_eks + t2 - t1, t_signals + t3 - t2
             print(f"  video {v + 1}/{args.videos}: read {t1 - t0:.1f} s, EKS {t2 - t1:.1f} s", flush=True)
@@ -106,8 +115,8 @@ def main() -> int:
         )
         t_pick = time.perf_counter() - t0
     total = t_read + t_eks + t_signals + t_pick
-    print(f"\nranking {args.videos} videos x {args.frames} frames, {N_MEMBERS} members, 18 keypoints (eks smooth_param="
-          f"{args.smooth_param or 'fitted on 2000 frames'}):")  # fmt: skip
+    print(f"\nranking {args.videos} videos x {args.frames} frames, {N_MEMBERS} members, 18 keypoints (EKS: "
+          f"{'none' if args.no_eks else args.smooth_param or 'smoothing parameter fitted on 2000 frames'}):")  # fmt: skip
     print(f"  read saved predictions {t_read:6.1f} s")
     print(f"  EKS (eks package)      {t_eks:6.1f} s   (+ {t_import:.1f} s importing jax/eks once)")
     print(f"  signals + scores/pick  {t_signals + t_pick:6.1f} s")
