@@ -226,3 +226,31 @@ def test_train_ensemble_trains_members_one_after_another_and_records_the_group(t
     info = ensemble_info(tmp_path / "09-30-00-seed5")
     assert info is not None and info["id"] == "09-30-00" and info["seed"] == 5 and len(info["members"]) == 3
     assert json.loads((tmp_path / "09-30-00-seed3" / "summary.json").read_text())["status"] == "finished"
+
+
+def test_add_extracts_exactly_the_picked_frames_and_lists_their_reasons(tmp_path: Path) -> None:
+    import cv2
+
+    from pose_core.ensemble.ranking import Pick
+    from pose_core.ensemble.suggest import add_to_queue, read_suggestions
+    from tests.core.conftest import decode_frame_index
+
+    (tmp_path / "videos").mkdir()
+    video = make_index_video(tmp_path / "videos" / "session1.mp4", 40)
+    picks = [
+        Pick(video, idx, 5.0 - i, "disagreement", "nose", 9.0, f"3 models disagree by 9 px on nose ({idx})")
+        for i, idx in enumerate((31, 7))
+    ]
+    written = add_to_queue(tmp_path, picks)
+    assert [p.name for p in written] == ["img00000031.png", "img00000007.png"]
+    for path, idx in zip(written, (31, 7), strict=True):
+        assert decode_frame_index(cv2.imread(str(path))) == idx
+    rows = read_suggestions(tmp_path / "labeled-data" / "suggested_frames.csv")
+    assert [(r["image"], r["frame_idx"]) for r in rows] == [
+        ("labeled-data/session1/img00000031.png", "31"),
+        ("labeled-data/session1/img00000007.png", "7"),
+    ]
+    assert rows[0]["reason"] == "3 models disagree by 9 px on nose (31)"
+    add_to_queue(tmp_path, picks[:1])  # adding again keeps one row per frame
+    assert len(read_suggestions(tmp_path / "labeled-data" / "suggested_frames.csv")) == 2
+    assert labeled_frames(tmp_path, [], [video]) == {video: {7, 31}}  # queued frames are never suggested again
