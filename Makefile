@@ -14,8 +14,17 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --upgrade pip
 
+# Ensembles use the ensemble-kalman-smoother package (`import eks`). It declares aniposelib, which
+# declares opencv-contrib-python: a non-headless OpenCV whose Qt plugins break PySide6 (README,
+# "OpenCV"). So both are installed without their declared dependencies, after the `ensemble` extra
+# has installed what they really import (jax, dynamax, optax, numba, sleap-io, ...).
+EKS_NO_DEPS := ensemble-kalman-smoother==4.6.2 aniposelib==0.8.0
+
 $(STAMP): pyproject.toml | $(VPY)
-	$(VPY) -m pip install -e '.[dev]'
+	$(VPY) -m pip install -e '.[dev,ensemble]'
+	$(VPY) -m pip install --no-deps $(EKS_NO_DEPS)
+	@! $(VPY) -m pip show -q opencv-python opencv-contrib-python 2>/dev/null || \
+	  { echo "a non-headless OpenCV got installed; it breaks the window: pip uninstall opencv-python opencv-contrib-python"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)

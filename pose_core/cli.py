@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pose_core.cli_support import EXIT_USER_ERROR
 from pose_core.errors import ConfigError, PoseDeskError
@@ -42,6 +43,10 @@ options:
   hydra.run.dir=DIR    output folder (default outputs/YYYY-MM-DD/HH-MM-SS)
   training.resume_from=RUN_DIR_OR_CKPT
                        continue a run (in its own folder) from its last checkpoint
+  training.init_from=RUN_DIR
+                       start a new run from that run's weights (retrain on new labels)
+  training.ensemble_seeds=[0,1,2]
+                       train one run per seed, one after another (an ensemble)
 """
 
 
@@ -175,9 +180,11 @@ def run_train(argv: Sequence[str]) -> int:
         run_dir = Path(str(loaded.cfg.training.resume_from))
     else:
         run_dir = shared_run_dir(loaded.run_dir, expand_run_dir)
-    _say(f"Run directory: {run_dir}")
     from pose_core.training.run import format_summary, train
 
+    if loaded.cfg.training.ensemble_seeds:
+        return _train_ensemble(loaded, run_dir)
+    _say(f"Run directory: {run_dir}")
     result = train(loaded, run_dir, progress_bar=sys.stderr.isatty())
     if result.global_rank != 0:
         return EXIT_SIGTERM if result.stopped_by == "SIGTERM" else 0
@@ -192,6 +199,21 @@ def run_train(argv: Sequence[str]) -> int:
             flush=True,
         )
         return EXIT_SIGTERM
+    return 0
+
+
+def _train_ensemble(loaded: Any, run_dir: Path) -> int:
+    """``training.ensemble_seeds=[...]``: one run per seed, one after another (see pose_core.training.ensemble)."""
+    from pose_core.training.ensemble import train_ensemble
+    from pose_core.training.run import format_summary, train
+
+    results = train_ensemble(
+        loaded, run_dir, lambda cfg, path: train(cfg, path, progress_bar=sys.stderr.isatty()), _say
+    )
+    for result in results:
+        if result.global_rank == 0:
+            print(f"{result.run_dir}: {result.status} after {result.epochs_completed} epochs")
+            print(format_summary(result.summary))
     return 0
 
 

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "import-sleap": "pose_core.interop.sleap:import_sleap_main",
     "export-job": "pose_core.jobs:export_job_main",
     "export-nwb": "pose_core.interop.nwb_export:export_nwb_main",
+    "suggest-frames": "pose_core.ensemble.suggest:suggest_frames_main",
 }
 
 

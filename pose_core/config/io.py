@@ -36,6 +36,7 @@ PATH_KEYS_FROM_DATA_DIR = ("data.video_dir", "data.csv_file", "eval.test_videos_
 PATH_KEYS_CWD = (
     "data.data_dir",
     "training.resume_from",
+    "training.init_from",
     "model.checkpoint",
     "model.pretrained_weights_path",
     "eval.saved_vid_preds_dir",

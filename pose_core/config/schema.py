@@ -410,6 +410,19 @@ class TrainingConfig:
         kind="file",
         advanced=True,
     )
+    ensemble_seeds: list[int] | None = _f(
+        None,
+        title="Ensemble seeds",
+        help="Train one model per seed, one after another, each in its own run folder (e.g. [0,1,2]); seeds change the initialisation and data order, not the split. Empty = one model.",
+        advanced=True,
+    )
+    init_from: str | None = _f(
+        None,
+        title="Start from run",
+        help="A finished run folder whose weights start this new run (new optimiser, new folder); keypoints and backbone must match.",
+        kind="file",
+        advanced=True,
+    )
 
 
 @dataclass

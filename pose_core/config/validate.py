@@ -196,7 +196,7 @@ def _model_issues(cfg: DictConfig, check_paths: bool) -> list[ConfigIssue]:
         issues.append(
             ConfigIssue("model.backbone", f"model.backbone={m.backbone!r} is unknown; choose one of {known}.")
         )
-    for key in ("model.checkpoint", "training.resume_from", "model.pretrained_weights_path"):
+    for key in ("model.checkpoint", "training.resume_from", "training.init_from", "model.pretrained_weights_path"):
         value = OmegaConf.select(cfg, key)
         if check_paths and value and not Path(str(value)).exists():
             issues.append(ConfigIssue(key, f"{key}={value} does not exist; give an existing file (or leave it empty)."))

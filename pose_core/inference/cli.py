@@ -106,6 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
         "onnxruntime or openvino (exported once per checkpoint to RUN_DIR/exported)",
     )
     parser.add_argument(
+        "--eks",
+        action="store_true",
+        help="ensemble: give 2+ run folders before the videos (RUN1 RUN2 ... VIDEO); writes each member's predictions, "
+        "the ensemble mean and variance and the Ensemble Kalman smoothed <stem>_eks.csv",
+    )
+    parser.add_argument(
+        "--eks-smooth-param",
+        metavar="S",
+        type=_eks_param,
+        default=None,
+        help="EKS smoothing parameter (smaller = smoother; default: fitted per keypoint by eks)",
+    )
+    parser.add_argument(
         "--events",
         metavar="FILE",
         type=Path,
@@ -113,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"progress events file (default: <output-dir>/{PREDICT_EVENTS_FILENAME})",
     )
     return parser
+
+
+def _eks_param(text: str) -> float:
+    from pose_core.ensemble.predict import eks_param
+
+    return eks_param(text)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -493,9 +512,16 @@ def _finish(job: PredictJob, writer: EventWriter, stop: StopRequest) -> int:
     return 0
 
 
+finish_job = _finish  # the ensemble form (pose_core.ensemble.predict) runs each member's job with it
+
+
 def run_predict(argv: Sequence[str]) -> int:
     """Run ``pose-predict``; returns the exit status (user errors raise PoseDeskError)."""
     args = parse_args(argv)
+    if args.eks:  # an ensemble: RUN1 RUN2 ... VIDEO...
+        from pose_core.ensemble.predict import run_ensemble_predict
+
+        return run_ensemble_predict(args)
     job = prepare_job(args)
     stop = StopRequest(job.events_path.parent / STOP_FILENAME)
     stop.stop_file.unlink(missing_ok=True)

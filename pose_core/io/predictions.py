@@ -39,6 +39,10 @@ from pose_core.io.csv_format import (
     prediction_row_format,
 )
 
+# Extra per-keypoint columns of Ensemble Kalman Smoother outputs (``<stem>_eks.csv``): skipped when reading.
+EKS_EXTRA_COORDS = frozenset(
+    {"x_ens_median", "y_ens_median", "x_ens_var", "y_ens_var", "x_posterior_var", "y_posterior_var"}
+)
 _TAIL_BYTES = 262144  # the last row is searched for in this many bytes at the end
 DLC_SCORER = "DLC_posedesk"  # scorer of DeepLabCut-style prediction files (DeepLabCut's start with DLC_)
 DLC_H5_KEY = "df_with_missing"
@@ -344,6 +348,8 @@ def _prediction_columns(
         bodypart, coord = header[1][column], header[2][column].lower()
         if _is_set_column(header, column):
             set_column = column
+            continue
+        if coord in EKS_EXTRA_COORDS and bodypart:
             continue
         if coord not in COORDS or not bodypart:
             raise DataError(

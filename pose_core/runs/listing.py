@@ -41,6 +41,8 @@ class RunInfo:
         best_val_loss: Lowest ``val_supervised_loss`` over the epochs, if validated.
         test_error_px: Mean pixel error on the test frames, if evaluated.
         source: ``PoseDesk`` or ``Lightning Pose``.
+        ensemble_id: The ensemble it belongs to (``training.ensemble_seeds``), for grouping.
+        parent: The run it was started from (``training.init_from``), if any.
     """
 
     path: Path
@@ -50,6 +52,8 @@ class RunInfo:
     best_val_loss: float | None
     test_error_px: float | None
     source: str = SOURCE_POSEDESK
+    ensemble_id: str | None = None
+    parent: Path | None = None
 
     @property
     def name(self) -> str:
@@ -116,7 +120,28 @@ def read_run_info(run_dir: Path) -> RunInfo:
         epochs=epochs,
         best_val_loss=best_metric(e.data.get("metrics", {}).get("val_supervised_loss") for e in epoch_ends),
         test_error_px=_test_error_px(summary),
+        ensemble_id=_ensemble_id(summary),
+        parent=_parent_run(layout),
     )
+
+
+def _ensemble_id(summary: dict[str, Any]) -> str | None:
+    entry = summary.get("ensemble")
+    value = entry.get("id") if isinstance(entry, dict) else None
+    return str(value) if value else None
+
+
+def _parent_run(layout: RunLayout) -> Path | None:
+    """``training.init_from`` of the run's config (read with a plain text scan: no YAML parse per refresh)."""
+    try:
+        text = layout.config.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "init_from" and value.strip() not in ("", "null", "~"):
+            return Path(value.strip().strip("'\""))
+    return None
 
 
 def read_summary(path: Path) -> dict[str, Any]:

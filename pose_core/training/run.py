@@ -39,6 +39,7 @@ from pose_core.runs.layout import (
 )
 from pose_core.runs.status import RunStatus
 from pose_core.training import distributed, preflight
+from pose_core.training.ensemble import apply_init_from
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +404,7 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
         lock.refuse_if_held()
     resume_ckpt = _resume_checkpoint(cfg)
     labels = _read_and_check_labels(cfg)
+    apply_init_from(cfg)  # training.init_from=RUN_DIR: check the parent fits, start from its weights
     _check_before_writing(cfg, labels, resume_ckpt)
     datamodule = build_datamodule(cfg, labels, plan)
     preflight.check_enough_training_frames(

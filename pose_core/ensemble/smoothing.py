@@ -1,0 +1,274 @@
+"""Ensemble statistics and Ensemble Kalman smoothing of several runs' predictions of one video.
+
+The smoother is the ``ensemble-kalman-smoother`` package (``import eks``), called through its
+array API: single-view EKS per keypoint, and multiview EKS (one latent per body part seen in
+every view) for the keypoints listed in ``data.mirrored_column_matches``. ``eks`` imports jax
+(slow, and it warns about ``os.fork``), so it is imported only inside :func:`smooth`: never at
+module level of anything the trainer or the GUI imports.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pose_core.errors import DataError, PoseDeskError
+
+EKS_COORDS = (
+    "x",
+    "y",
+    "likelihood",
+    "x_ens_median",
+    "y_ens_median",
+    "x_ens_var",
+    "y_ens_var",
+    "x_posterior_var",
+    "y_posterior_var",
+)
+"""Columns per keypoint of ``<stem>_eks.csv`` (the eks package's own output layout)."""
+EKS_SUFFIX = "_eks"
+MEAN_SUFFIX = "_ens_mean"
+DEFAULT_FIT_FRAMES = 2000
+"""eks fits its smoothing parameter on this many frames (fitting on 10,000 takes a minute per video)."""
+VAR_SUFFIX = "_ens_var"
+
+
+class EksMissingError(PoseDeskError):
+    """The ``ensemble-kalman-smoother`` package cannot be imported."""
+
+
+@dataclass
+class EnsembleStats:
+    """Per-frame statistics of an ensemble's predictions of one video.
+
+    Attributes:
+        mean: ``[T, K, 3]`` mean x, y (video pixels) and mean likelihood over the members.
+        variance_px2: ``[T, K, 2]`` variance of x and y over the members.
+        spread_px: ``[T, K]`` root mean squared distance of the members to their mean.
+    """
+
+    mean: np.ndarray
+    variance_px2: np.ndarray
+    spread_px: np.ndarray
+
+
+@dataclass
+class SmoothedPredictions:
+    """EKS output for one video.
+
+    Attributes:
+        preds: ``[T, K, 3]`` smoothed x, y and the ensemble's mean likelihood.
+        ens_median: ``[T, K, 2]`` ensemble median x, y (what eks smooths).
+        ens_var_px2: ``[T, K, 2]`` ensemble variance (confidence-weighted, as eks uses it).
+        posterior_var_px2: ``[T, K, 2]`` posterior variance of x and y.
+        smooth_params: The smoothing parameter eks chose per smoothed unit.
+    """
+
+    preds: np.ndarray
+    ens_median: np.ndarray
+    ens_var_px2: np.ndarray
+    posterior_var_px2: np.ndarray
+    smooth_params: list[float]
+
+    def table(self) -> np.ndarray:
+        """``[T, K, 9]`` in the order of :data:`EKS_COORDS`."""
+        return np.concatenate([self.preds, self.ens_median, self.ens_var_px2, self.posterior_var_px2], axis=-1)
+
+
+def ensemble_stats(member_preds: np.ndarray) -> EnsembleStats:
+    """Mean, variance and spread of ``[M, T, K, 3]`` member predictions (NaN-aware)."""
+    xy = member_preds[..., :2]
+    with np.errstate(invalid="ignore"), _quiet_nan_warnings():
+        mean_xy = np.nanmean(xy, axis=0)
+        var = np.nanvar(xy, axis=0)
+        lik = np.nanmean(member_preds[..., 2], axis=0)
+        spread = np.sqrt(np.nanmean(np.sum((xy - mean_xy[None]) ** 2, axis=-1), axis=0))
+    return EnsembleStats(np.concatenate([mean_xy, lik[..., None]], axis=-1), var, spread)
+
+
+@contextmanager
+def _quiet_nan_warnings() -> Iterator[None]:
+    """Silences numpy's "Mean of empty slice" for all-NaN cells (they stay NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _import_eks() -> None:
+    """Imports eks (and jax) quietly, or explains how to install it."""
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import eks  # noqa: F401
+    except ImportError as exc:
+        raise EksMissingError(
+            f"Ensemble Kalman smoothing needs the ensemble-kalman-smoother package ({exc}); install it with "
+            "`make install` or `pip install --no-deps ensemble-kalman-smoother aniposelib` plus its "
+            "dependencies (see README, 'Ensembles')."
+        ) from exc
+
+
+def _fill_nan(member_preds: np.ndarray) -> np.ndarray:
+    """Members' NaN cells replaced by the other members' mean (else 0 with likelihood 0): eks needs numbers."""
+    preds = member_preds.astype(np.float64, copy=True)
+    with _quiet_nan_warnings():
+        mean = np.nanmean(preds, axis=0)
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    missing = np.asarray(np.isnan(preds[..., :2]).any(axis=-1))  # [M, T, K]
+    preds[..., :2] = np.where(missing[..., None], mean[None, ..., :2], preds[..., :2])
+    preds[..., 2] = np.where(missing, 0.0, np.nan_to_num(preds[..., 2], nan=0.0))
+    return preds
+
+
+def _singleview(
+    preds: np.ndarray, columns: list[int], smooth_param: float | None, s_frames: list[tuple[int, int]] | None
+) -> tuple[np.ndarray, list[float]]:
+    """Single-view eks smoothing of ``columns``; returns ``[T, len(columns), 9]`` and the parameters."""
+    from eks.marker_array import MarkerArray
+    from eks.singlecam_smoother import ensemble_kalman_smoother_singlecam
+
+    names = [f"k{c}" for c in columns]
+    marker_array = MarkerArray(preds[:, None][:, :, :, columns], data_fields=["x", "y", "likelihood"])
+    df, s_finals = ensemble_kalman_smoother_singlecam(marker_array, names, smooth_param=smooth_param, s_frames=s_frames)
+    return _from_eks_frame(df, names), [float(s) for s in np.ravel(s_finals)]
+
+
+def _multiview(
+    preds: np.ndarray, matches: list[list[int]], smooth_param: float | None, s_frames: list[tuple[int, int]] | None
+) -> tuple[np.ndarray, list[float]]:
+    """Multiview eks smoothing: ``matches[v][j]`` is body part j's column in view v.
+
+    Returns ``[T, V, J, 9]`` and the parameters.
+    """
+    from eks.marker_array import MarkerArray
+    from eks.multicam_smoother import ensemble_kalman_smoother_multicam
+
+    n_views, n_parts = len(matches), len(matches[0])
+    views = np.stack([preds[:, :, list(view)] for view in matches], axis=1)  # [M, V, T, J, 3]
+    names = [f"p{j}" for j in range(n_parts)]
+    camera_names = [f"view{v}" for v in range(n_views)]
+    marker_array = MarkerArray(views, data_fields=["x", "y", "likelihood"])
+    camera_dfs, s_finals, _ = ensemble_kalman_smoother_multicam(
+        marker_array, names, camera_names, smooth_param=smooth_param, s_frames=s_frames, n_latent=min(3, 2 * n_views)
+    )
+    out = np.stack([_from_eks_frame(df, names) for df in camera_dfs], axis=1)
+    return out, [float(s) for s in np.ravel(s_finals)]
+
+
+def _from_eks_frame(df: object, names: Sequence[str]) -> np.ndarray:
+    """An eks output DataFrame (scorer, bodyparts, coords columns) as ``[T, K, 9]``."""
+    import pandas as pd
+
+    assert isinstance(df, pd.DataFrame)
+    coords = df.columns.get_level_values(-1)
+    parts = df.columns.get_level_values(-2)
+    out = np.empty((len(df), len(names), len(EKS_COORDS)))
+    values = df.to_numpy(dtype=np.float64)
+    for k, name in enumerate(names):
+        for c, coord in enumerate(EKS_COORDS):
+            hits = np.flatnonzero((parts == name) & (coords == coord))
+            out[:, k, c] = values[:, hits[0]]
+    return out
+
+
+def check_matches(matches: Sequence[Sequence[int]] | None, n_keypoints: int) -> list[list[int]] | None:
+    """``data.mirrored_column_matches`` as lists, or None when absent or unusable for multiview EKS."""
+    if not matches:
+        return None
+    views = [[int(c) for c in view] for view in matches]
+    if len(views) < 2 or len({len(v) for v in views}) != 1 or not views[0]:
+        return None
+    flat = [c for v in views for c in v]
+    if len(set(flat)) != len(flat) or min(flat) < 0 or max(flat) >= n_keypoints:
+        return None
+    return views
+
+
+def smooth(
+    member_preds: np.ndarray,
+    mirrored_column_matches: Sequence[Sequence[int]] | None = None,
+    smooth_param: float | None = None,
+    fit_frames: int | None = DEFAULT_FIT_FRAMES,
+) -> SmoothedPredictions:
+    """Ensemble Kalman smoothing of ``[M, T, K, 3]`` member predictions with the eks package.
+
+    Keypoints listed in ``mirrored_column_matches`` (one list of columns per view, the same body
+    part at the same position) get multiview EKS; the others single-view EKS.
+
+    Args:
+        member_preds: Members' x, y (video pixels) and likelihood; M >= 2.
+        mirrored_column_matches: ``data.mirrored_column_matches`` of the runs' config, or None.
+        smooth_param: eks's smoothing parameter (smaller = smoother); None = eks fits it per
+            keypoint (slower).
+        fit_frames: eks fits the smoothing parameter on the first this many frames only (its
+            ``s_frames``; the smoothing itself covers every frame); None = all frames.
+
+    Raises:
+        DataError: Fewer than two members.
+        EksMissingError: eks is not installed.
+    """
+    n_members, n_frames, n_keypoints, _ = member_preds.shape
+    if n_members < 2:
+        raise DataError("Ensemble Kalman smoothing needs the predictions of at least 2 runs; give 2 or more runs.")
+    _import_eks()
+    preds = _fill_nan(member_preds)
+    out = np.full((n_frames, n_keypoints, len(EKS_COORDS)), np.nan)
+    params: list[float] = []
+    matches = check_matches(mirrored_column_matches, n_keypoints)
+    s_frames = [(0, int(fit_frames))] if fit_frames is not None and n_frames > fit_frames else None
+    single = list(range(n_keypoints))
+    if matches is not None:
+        views, s_multi = _multiview(preds, matches, smooth_param, s_frames)
+        for v, view in enumerate(matches):
+            out[:, view] = views[:, v]
+        params += s_multi
+        covered = {c for view in matches for c in view}
+        single = [c for c in single if c not in covered]
+    if single:
+        table, s_single = _singleview(preds, single, smooth_param, s_frames)
+        out[:, single] = table
+        params += s_single
+    mean_lik = np.nanmean(member_preds[..., 2], axis=0) if np.isfinite(member_preds[..., 2]).any() else out[..., 2]
+    preds_out = np.concatenate([out[..., :2], np.asarray(mean_lik)[..., None]], axis=-1)
+    return SmoothedPredictions(preds_out, out[..., 3:5], out[..., 5:7], out[..., 7:9], params)
+
+
+def write_eks_csv(path: Path, keypoint_names: Sequence[str], smoothed: SmoothedPredictions) -> None:
+    """Writes ``<stem>_eks.csv``: three header rows (scorer, bodyparts, coords), one row per frame.
+
+    Columns per keypoint: :data:`EKS_COORDS` (x, y, likelihood first, as in every predictions CSV).
+    """
+    from pose_core.io.atomic import atomic_write_text
+
+    table = smoothed.table()
+    n_frames, n_keypoints, n_coords = table.shape
+    header = [
+        ",".join(["scorer"] + ["posedesk_eks"] * (n_keypoints * n_coords)),
+        ",".join(["bodyparts"] + [name for name in keypoint_names for _ in EKS_COORDS]),
+        ",".join(["coords"] + list(EKS_COORDS) * n_keypoints),
+    ]
+    flat = table.reshape(n_frames, -1)
+    lines = [f"{i}," + ",".join("" if np.isnan(v) else f"{v:.5f}" for v in row) for i, row in enumerate(flat)]
+    atomic_write_text(path, "\n".join(header + lines) + "\n")
+
+
+def write_variance_csv(path: Path, keypoint_names: Sequence[str], variance_px2: np.ndarray) -> None:
+    """``<stem>_ens_var.csv``: three header rows, ``x_var`` and ``y_var`` per keypoint (px²), one row per frame."""
+    from pose_core.io.atomic import atomic_write_text
+
+    n_frames, n_keypoints, _ = variance_px2.shape
+    header = [
+        ",".join(["scorer"] + ["posedesk_ensemble"] * (2 * n_keypoints)),
+        ",".join(["bodyparts"] + [name for name in keypoint_names for _ in range(2)]),
+        ",".join(["coords"] + ["x_var", "y_var"] * n_keypoints),
+    ]
+    flat = variance_px2.reshape(n_frames, -1)
+    lines = [f"{i}," + ",".join("" if np.isnan(v) else f"{v:.5f}" for v in row) for i, row in enumerate(flat)]
+    atomic_write_text(path, "\n".join(header + lines) + "\n")
