@@ -18,6 +18,7 @@ from pose_gui import __version__
 SUBCOMMANDS: dict[str, str] = {
     "import-dlc": "pose_core.interop.dlc:import_dlc_main",
     "export-job": "pose_core.jobs:export_job_main",
+    "extract-frames": "pose_core.frames:extract_frames_main",
 }
 
 
