@@ -255,6 +255,31 @@ def extract_frames(
     return paths
 
 
+def check_video_matches_images(video_path: Path, data_dir: Path, image_paths: Iterable[str]) -> None:
+    """Refuse a video whose frames differ in size from the images already taken from it (same stem).
+
+    Raises:
+        DataError: The sizes differ (names both sizes and the likely cause), or the video cannot be read.
+    """
+    import cv2
+
+    from pose_core.video.reader import probe_video
+
+    stem = Path(video_path).stem
+    sample = next((p for p in image_paths if (parsed := parse_frame_image_path(p)) and parsed[0] == stem), None)
+    if sample is None or not (Path(data_dir) / sample).is_file():
+        return
+    image = cv2.imread(str(Path(data_dir) / sample), cv2.IMREAD_UNCHANGED)
+    info = probe_video(Path(video_path))
+    if image is not None and image.shape[:2] != (info.height, info.width):
+        raise DataError(
+            f"Labelled image {sample} is {image.shape[1]}x{image.shape[0]} pixels but the frames of video {video_path} "
+            f"are {info.width}x{info.height}; the labels of {stem} were made on another (cropped or rescaled) version "
+            "of this video. Use that original video, or give this one another file name.",
+            path=str(video_path),
+        )
+
+
 def choose_frames(
     video_path: Path,
     n: int,

@@ -252,18 +252,7 @@ class LabelsDocument:
 
     def changed_on_disk(self) -> bool:
         """True if another program changed (or removed) the file since this document read or wrote it."""
-        if self._disk is None:
-            return False
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return True
-        if (stat.st_mtime_ns, stat.st_size) == (self._disk.mtime_ns, self._disk.size):
-            return False
-        try:
-            return hashlib.sha1(self.path.read_bytes()).hexdigest() != self._disk.sha1
-        except OSError:
-            return True
+        return self._disk is not None and _changed(self.path, self._disk)
 
     def save(self, *, overwrite_external_changes: bool = False) -> bool:
         """Write the file atomically if anything changed; the first save also writes the ``.bak`` backup.
@@ -278,28 +267,86 @@ class LabelsDocument:
             LabelsChangedOnDiskError: Another program changed the file (nothing was written).
             DataError: The folder is not writable or the disk is full (nothing was written).
         """
-        if not self.is_modified:
+        snapshot = self.snapshot(overwrite_external_changes=overwrite_external_changes)
+        if snapshot is None:
             return False
-        if not overwrite_external_changes and self.changed_on_disk():
+        self.finish_save(snapshot, snapshot.write())
+        return True
+
+    def snapshot(self, *, overwrite_external_changes: bool = False) -> SaveSnapshot | None:
+        """What a save would write now (None if nothing changed); write it with :meth:`SaveSnapshot.write`.
+
+        The GUI takes the snapshot in its own thread, writes it in a worker thread, then calls
+        :meth:`finish_save`; edits made meanwhile stay unsaved until the next save.
+        """
+        if not self.is_modified:
+            return None
+        bom = "\ufeff" if self._has_bom else ""
+        backup = None if self._backup_written else bom + self._opened_text
+        expected = None if overwrite_external_changes else self._disk
+        return SaveSnapshot(self.path, bom + self.text(), self.revision, backup, expected)
+
+    def finish_save(self, snapshot: SaveSnapshot, disk: _DiskState) -> None:
+        """Record that ``snapshot`` is on disk (as ``disk``)."""
+        self._disk = disk
+        self.saved_revision = max(self.saved_revision, snapshot.revision)
+        if snapshot.backup_text is not None:
+            self._backup_written = True
+
+    def forget_disk_state(self) -> None:
+        """Accept the file on disk as it is now as the base of the next save ("Keep mine")."""
+        self._disk = None
+
+
+@dataclass(frozen=True)
+class SaveSnapshot:
+    """The content of one save, safe to write from another thread.
+
+    Attributes:
+        path: The label file.
+        text: Its new content.
+        revision: The document revision it holds.
+        backup_text: Content of the ``.bak`` file to write first (None: already written).
+        expected_disk: What the file must still look like (None: overwrite whatever is there).
+    """
+
+    path: Path
+    text: str
+    revision: int
+    backup_text: str | None
+    expected_disk: _DiskState | None
+
+    def write(self) -> _DiskState:
+        """Write the backup (if due) and the file, atomically.
+
+        Raises:
+            LabelsChangedOnDiskError: The file changed on disk since it was read or last written.
+            DataError: Not writable / disk full (the file is unchanged).
+        """
+        if self.expected_disk is not None and _changed(self.path, self.expected_disk):
             raise LabelsChangedOnDiskError(
                 f"Label file {self.path} was changed by another program while PoseDesk had it open; choose Reload "
                 "(take the file's labels, drop the edits not yet saved) or Keep mine (overwrite the file).",
                 path=str(self.path),
             )
-        revision = self.revision
-        self._write_backup_once()
-        text = ("\ufeff" if self._has_bom else "") + self.text()
-        atomic_write_text(self.path, text)
-        self._disk = _disk_state(self.path, text.encode("utf-8"))
-        self.saved_revision = revision
-        return True
+        if self.backup_text is not None:
+            atomic_write_text(backup_path(self.path), self.backup_text)
+        atomic_write_text(self.path, self.text)
+        return _disk_state(self.path, self.text.encode("utf-8"))
 
-    def _write_backup_once(self) -> None:
-        if self._backup_written:
-            return
-        backup = backup_path(self.path)
-        atomic_write_text(backup, ("\ufeff" if self._has_bom else "") + self._opened_text)
-        self._backup_written = True
+
+def _changed(path: Path, disk: _DiskState) -> bool:
+    """True if ``path`` no longer looks like ``disk`` (same size and time, or same content, = unchanged)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return True
+    if (stat.st_mtime_ns, stat.st_size) == (disk.mtime_ns, disk.size):
+        return False
+    try:
+        return hashlib.sha1(path.read_bytes()).hexdigest() != disk.sha1
+    except OSError:
+        return True
 
 
 def backup_path(csv_path: Path) -> Path:

@@ -45,6 +45,8 @@ class AppState(QObject):
         example_open_requested(): Open the example project (generating it if needed).
         run_open_requested(object): Show this run directory in the training pane.
         video_open_requested(object): Show this video in the review pane.
+        label_frames_requested(object, list, str): Queue these frames (video ``Path``, frame indices,
+            reason) in the label pane.
     """
 
     project_changed = Signal(object)
@@ -64,6 +66,7 @@ class AppState(QObject):
     example_open_requested = Signal()
     run_open_requested = Signal(object)
     video_open_requested = Signal(object)
+    label_frames_requested = Signal(object, list, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
