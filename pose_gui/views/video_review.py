@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 PROBLEMS_DELAY_MS = 150  # problems are recomputed this long after the threshold stops moving
 FALLBACK_FPS = 30.0
 PLAYING_CONTROLS_INTERVAL_S = 0.1
+MAX_PROBLEM_FRAMES_SENT = 50  # "Send problem frames to labelling" sends at most this many, spread over the strip
 
 
 def _load_predictions(path: Path, names: list[str] | None, run_dir: Path) -> tuple[VideoPredictions, ProblemScores]:
@@ -198,6 +199,8 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         self.inspect.problem_requested.connect(self.go_to_problem)
         self.inspect.jump_changed.connect(self._update_problems)
         self.inspect.export_png_clicked.connect(self.export_png)
+        self.inspect.label_frame_clicked.connect(self.label_this_frame)
+        self.inspect.send_problems_clicked.connect(self.send_problem_frames)
         self.inspect.export_clip_clicked.connect(self.export_clip)
         self.traces.frame_clicked.connect(state.set_frame_idx)
 
@@ -495,6 +498,21 @@ class VideoReviewPane(ReviewJobsMixin, QWidget):
         colors = keypoint_colors(len(self.predictions.keypoint_names))
         self.traces.set_traces(self.predictions.xy_lik, self.inspect.trace_keypoints(), colors)
         self.traces.set_cursor(self.state.frame_idx)
+
+    def label_this_frame(self) -> None:
+        """Queue the current frame in the label pane (the main window routes the intent)."""
+        if self.state.video_path is not None:
+            self.state.label_frames_requested.emit(self.state.video_path, [self.state.frame_idx], "from Review")
+
+    def send_problem_frames(self) -> None:
+        """Queue the problem strip's frames (at most :data:`MAX_PROBLEM_FRAMES_SENT`, spread) in the label pane."""
+        if self.state.video_path is None or self.problems is None or not self.problems.flags.any():
+            self.state.post_message("No problem frames to send: predict this video first.", 5000)
+            return
+        flagged = np.flatnonzero(self.problems.flags)
+        if len(flagged) > MAX_PROBLEM_FRAMES_SENT:
+            flagged = flagged[np.linspace(0, len(flagged) - 1, MAX_PROBLEM_FRAMES_SENT).round().astype(int)]
+        self.state.label_frames_requested.emit(self.state.video_path, flagged.tolist(), "problem frame (Review)")
 
     def go_to_problem(self, step: int) -> None:
         """Jump to the next (+1) or previous (-1) frame with a problem."""
