@@ -37,8 +37,8 @@ def read_image_rgb(path: Path) -> np.ndarray:
 class ImageFileLoader(FrameLoader):
     """Reads image files in a thread; index ``i`` is the ``i``-th path given to :meth:`index_of`."""
 
-    def __init__(self, cache_frames: int = 24, parent: QObject | None = None) -> None:
-        super().__init__(Path("."), cache_frames=cache_frames, read_ahead_frames=2, parent=parent)
+    def __init__(self, cache_frames: int = 64, read_ahead_frames: int = 3, parent: QObject | None = None) -> None:
+        super().__init__(Path("."), cache_frames=cache_frames, read_ahead_frames=read_ahead_frames, parent=parent)
         self._paths: list[Path] = []
         self._index: dict[Path, int] = {}
         self._paths_lock = threading.Lock()

@@ -118,6 +118,7 @@ class LabelPane(QWidget):
         self._predict_busy = False
         self._predict_pending: str | None = None
         self._published_revision = -1
+        self._image_failed = False
         self._build()
         self._build_actions()
         self._connect()
@@ -228,7 +229,8 @@ class LabelPane(QWidget):
             return
         self._close_session()
         if project is None:
-            self._show_notice("Open a project to label its frames.")
+            self.notice.setText("Open a project to label its frames.")
+            self.notice.show()
             return
         self._load_request += 1
         request = self._load_request
@@ -327,11 +329,13 @@ class LabelPane(QWidget):
 
     def _on_loader_frame_failed(self, request_id: int, _index: int, error: PoseDeskError) -> None:
         if self.loader is not None and request_id == self.loader.latest_request_id:
+            self._image_failed = True
             self.canvas.show_image(None, str(error))
             self._draw_points()
             self.frame_shown.emit(self.current_path or "")
 
     def _show_image(self, image_path: str, image: np.ndarray) -> None:
+        self._image_failed = False
         self.canvas.show_image(image)
         self._draw_points()
         self.frame_shown.emit(image_path)
@@ -682,8 +686,9 @@ class LabelPane(QWidget):
         return task
 
     def is_loading(self) -> bool:
-        """True while the labels are being opened or a frame is being extracted."""
-        return bool(self._tasks)
+        """True while the labels are being opened, a frame extracted, or the frame shown is still decoding."""
+        waiting_image = self.current_path is not None and self.canvas.image is None and not self._image_failed
+        return bool(self._tasks) or waiting_image
 
     def shutdown(self) -> None:
         """Save unsaved labels and stop every thread (the window is closing)."""
