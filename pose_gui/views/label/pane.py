@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTime, Signal
-from PySide6.QtGui import QAction, QHideEvent, QKeySequence
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -664,6 +664,10 @@ class LabelPane(QWidget):
             return
         self._published_revision = session.document.revision
         self.state.set_project(session.project_with_labels())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.canvas.setFocus()  # the pane's shortcuts work at once (the focus may have been in another pane)
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
