@@ -301,6 +301,40 @@ def choose_frames(
     return select_uniform(probe_video(Path(video_path)).n_frames, n, taken, margin)
 
 
+def frames_to_label(
+    video_path: Path,
+    data_dir: Path,
+    known_image_paths: Sequence[str],
+    frame_indices: Sequence[int] | None = None,
+    n: int = 10,
+    method: str = "kmeans",
+) -> list[str]:
+    """Choose (unless ``frame_indices`` are given) and extract frames of a video to label.
+
+    Args:
+        video_path: The video.
+        data_dir: The project's data folder (images go to ``labeled-data/<stem>/``).
+        known_image_paths: Images already labelled or queued (their frames, and 2 around, are not chosen).
+        frame_indices: Exactly these frames; None = choose ``n`` with ``method``.
+        n: How many frames to choose.
+        method: ``uniform`` or ``kmeans``.
+
+    Returns:
+        The extracted images, relative to ``data_dir``.
+
+    Raises:
+        DataError: The video is missing, cannot be decoded, does not match its earlier images, or a
+            frame is beyond its end.
+    """
+    video_path = Path(video_path)
+    if not video_path.is_file():
+        raise DataError(f"Video {video_path} does not exist; give the path of a video file.", path=str(video_path))
+    check_video_matches_images(video_path, data_dir, known_image_paths)
+    if frame_indices is None:
+        frame_indices = choose_frames(video_path, n, method, taken_frames(known_image_paths, video_path.stem))
+    return extract_frames(video_path, list(frame_indices), data_dir)
+
+
 # ----------------------------------------------------------------------------- CLI
 
 USAGE_EPILOG = "Frames go to labeled-data/<video_stem>/img<frame:08d>.png; label them in the Label pane."
@@ -338,11 +372,9 @@ def _extract(args: argparse.Namespace) -> int:
     queued = [p.relative_to(project.data_dir).as_posix() for p in project.data_dir.glob("labeled-data/*/img*.png")]
     known = [*project.labels.image_paths, *queued]
     for video in args.videos:
-        if not Path(video).is_file():
-            raise DataError(f"Video {video} does not exist; give the path of a video file.", path=str(video))
-        chosen = choose_frames(video, args.n, args.method, taken_frames(known, Path(video).stem))
-        paths = extract_frames(video, chosen, project.data_dir)
-        for frame_idx, rel in zip(chosen, paths, strict=True):
-            print(f"{Path(video).name}\t{frame_idx}\t{rel}", flush=True)
+        paths = frames_to_label(video, project.data_dir, known, n=args.n, method=args.method)
+        for rel in paths:
+            parsed = parse_frame_image_path(rel)
+            print(f"{Path(video).name}\t{parsed[1] if parsed else ''}\t{rel}", flush=True)
         known.extend(paths)
     return 0

@@ -39,7 +39,7 @@ def assisted(qtbot: QtBot, example_project: Path, tmp_path: Path) -> Iterator[tu
     assert task is not None
     qtbot.waitUntil(lambda: pane.current_path == path and pane.canvas.image is not None, timeout=10000)
     state.set_run_dir(run_dir)
-    qtbot.waitUntil(lambda: path in pane.suggestions, timeout=60000)
+    qtbot.waitUntil(lambda: pane.suggestions.get(path) is not None, timeout=60000)
     yield pane, path
     pane.shutdown()
 

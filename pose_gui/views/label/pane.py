@@ -15,7 +15,6 @@ behind, so the next training run reads them too.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,8 +39,10 @@ from pose_gui.models.label_session import LabelData, LabelSession, load_label_da
 from pose_gui.models.state import AppState
 from pose_gui.style import ERROR_COLOR, keypoint_colors
 from pose_gui.views.label.actions import LABEL_ACTIONS
-from pose_gui.views.label.canvas import ZOOM_STEP, LabelCanvas
+from pose_gui.views.label.canvas import LabelCanvas
+from pose_gui.views.label.commands import LabelCommandsMixin
 from pose_gui.views.label.lists import FrameList, KeypointList
+from pose_gui.views.label.suggestions import Suggestions
 from pose_gui.workers.image_loader import ImageFileLoader
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
@@ -50,50 +51,9 @@ if TYPE_CHECKING:
 
 EXTRA_SHORTCUTS = {"label.zoom_in": ["="], "label.clear_keypoint": ["Backspace"]}
 WARNING_STYLE = "background:#fff3cd; color:#5c4400; padding:4px;"
-_PREDICTORS: dict[Path, Any] = {}
-_PREDICTORS_LOCK = threading.Lock()
 
 
-def _predict_image(run_dir: Path, image_path: Path, keypoint_names: list[str]) -> np.ndarray:
-    """The run's prediction ``[K, 2]`` for one image (worker thread; the model is loaded once per run).
-
-    Raises:
-        RunError: The run has no usable checkpoint, or its keypoints differ from the labels'.
-    """
-    from pose_core.errors import RunError
-    from pose_core.inference.predictor import Predictor
-    from pose_gui.workers.image_loader import read_image_rgb
-
-    with _PREDICTORS_LOCK:
-        predictor = _PREDICTORS.get(run_dir)
-        if predictor is None:
-            predictor = Predictor.from_run(run_dir, device="cpu")
-            _PREDICTORS[run_dir] = predictor
-    if list(predictor.keypoint_names) != list(keypoint_names):
-        raise RunError(
-            f"Run {run_dir} predicts other keypoints ({', '.join(predictor.keypoint_names)}) than the labels have; "
-            "choose a run trained on this project to get suggestions."
-        )
-    xy_lik = predictor.predict_frames(read_image_rgb(image_path))[0]
-    return np.asarray(xy_lik[:, :2], dtype=np.float64)
-
-
-def _queue_frames_task(
-    video: Path, frames: Sequence[int] | None, n: int, method: str, data_dir: Path, known: list[str]
-) -> list[str]:
-    """Choose (if ``frames`` is None) and extract frames of a video (worker thread)."""
-    from pose_core.frames import check_video_matches_images, choose_frames, extract_frames, taken_frames
-
-    video = Path(video)
-    if not video.is_file():
-        raise DataError(f"Video {video} does not exist; choose a video file.", path=str(video))
-    check_video_matches_images(video, data_dir, known)
-    if frames is None:
-        frames = choose_frames(video, n, method, taken_frames(known, video.stem))
-    return extract_frames(video, list(frames), data_dir)
-
-
-class LabelPane(QWidget):
+class LabelPane(LabelCommandsMixin, QWidget):
     """The Label pane (see the module docstring).
 
     Signals:
@@ -111,12 +71,10 @@ class LabelPane(QWidget):
         self.loader: ImageFileLoader | None = None
         self.current_path: str | None = None
         self.selected_keypoint = 0
-        self.suggestions: dict[str, np.ndarray] = {}
+        self.suggestions = Suggestions(self)
         self.actions_by_id: dict[str, QAction] = {}
         self._tasks: list[TaskThread] = []
         self._load_request = 0
-        self._predict_busy = False
-        self._predict_pending: str | None = None
         self._published_revision = -1
         self._image_failed = False
         self._build()
@@ -218,6 +176,8 @@ class LabelPane(QWidget):
         self.fit_button.clicked.connect(self.zoom_fit)
         self.brightness.valueChanged.connect(self._on_levels_changed)
         self.contrast.valueChanged.connect(self._on_levels_changed)
+        self.suggestions.ready.connect(self._on_suggestions_ready)
+        self.suggestions.failed.connect(self._on_suggestions_failed)
         self.reload_button.clicked.connect(self._on_reload_button_clicked)
         self.keep_button.clicked.connect(self._on_keep_button_clicked)
 
@@ -402,105 +362,6 @@ class LabelPane(QWidget):
         if image_path == self.current_path:
             self._draw_points()
 
-    # ------------------------------------------------------------------ declared actions (see actions.py)
-
-    def undo(self) -> None:
-        """Undo the last edit (on whichever frame it was; that frame is shown)."""
-        self._undo_redo(undo=True)
-
-    def redo(self) -> None:
-        """Redo the last undone edit."""
-        self._undo_redo(undo=False)
-
-    def _undo_redo(self, *, undo: bool) -> None:
-        stack = self.session.undo_stack if self.session is not None else None
-        if stack is None or not (stack.canUndo() if undo else stack.canRedo()):
-            return
-        command = stack.command(stack.index() - 1 if undo else stack.index())
-        path = getattr(command, "image_path", None)
-        if path is not None and path != self.current_path:
-            self.show_frame(path)
-        stack.undo() if undo else stack.redo()
-
-    def _on_undo_stack_index_changed(self, _index: int) -> None:
-        self._update_undo_actions()
-
-    def _update_undo_actions(self) -> None:
-        stack = self.session.undo_stack if self.session is not None else None
-        for action_id, can, text in (
-            ("label.undo", stack is not None and stack.canUndo(), stack.undoText() if stack else ""),
-            ("label.redo", stack is not None and stack.canRedo(), stack.redoText() if stack else ""),
-        ):
-            action = self.actions_by_id[action_id]
-            action.setEnabled(bool(can))
-            action.setStatusTip(text)
-
-    def _step_frame(self, step: int, *, unfinished: bool = False) -> None:
-        paths = self.frame_list.ordered_paths()
-        if not paths:
-            return
-        start = paths.index(self.current_path) if self.current_path in paths else -step
-        for offset in range(1, len(paths) + 1):
-            candidate = paths[(start + step * offset) % len(paths)]
-            if not unfinished or not self.frame_list.is_done(candidate):
-                if not unfinished and (start + step * offset) not in range(len(paths)):
-                    return  # no wrap-around for plain next/previous
-                self.show_frame(candidate)
-                return
-        self.state.post_message("Every frame is fully labelled.", 5000)
-
-    def next_frame(self) -> None:
-        """Show the next frame of the list."""
-        self._step_frame(1)
-
-    def previous_frame(self) -> None:
-        """Show the previous frame of the list."""
-        self._step_frame(-1)
-
-    def next_unfinished(self) -> None:
-        """Show the next frame that still has unlabelled keypoints."""
-        self._step_frame(1, unfinished=True)
-
-    def next_keypoint(self) -> None:
-        """Select the next keypoint."""
-        self._select_keypoint((self.selected_keypoint + 1) % max(1, len(self._names())))
-
-    def previous_keypoint(self) -> None:
-        """Select the previous keypoint."""
-        self._select_keypoint((self.selected_keypoint - 1) % max(1, len(self._names())))
-
-    def clear_selected(self) -> None:
-        """Clear the selected keypoint on this frame."""
-        self._on_canvas_clear_requested(self.selected_keypoint)
-
-    def toggle_labels(self) -> None:
-        """Hide or show the markers."""
-        self.canvas.set_labels_visible(not self.canvas.labels_visible)
-        self._draw_points()
-
-    def zoom_fit(self) -> None:
-        """Show the whole frame."""
-        self.canvas.fit()
-
-    def zoom_in(self) -> None:
-        """Zoom in around the view's centre."""
-        self.canvas.zoom_by(ZOOM_STEP)
-
-    def zoom_out(self) -> None:
-        """Zoom out around the view's centre."""
-        self.canvas.zoom_by(1 / ZOOM_STEP)
-
-    def accept_suggestions(self) -> None:
-        """Make every suggested (hollow) point of this frame a label, as one undo step."""
-        if self.session is None or self.current_path is None:
-            return
-        suggestions = self.suggestions.get(self.current_path)
-        if suggestions is None:
-            return
-        points = self.session.points(self.current_path)
-        merged = np.where(np.isnan(points), suggestions, points)
-        self._edit(lambda s, p: s.set_points(p, merged, "Accept suggested points"))
-
     def _names(self) -> list[str]:
         return self.session.keypoint_names if self.session is not None else []
 
@@ -530,38 +391,18 @@ class LabelPane(QWidget):
             self._draw_points()
 
     def _request_suggestions(self, image_path: str) -> None:
-        run_dir = self.state.run_dir
-        session = self.session
-        if run_dir is None or session is None or image_path in self.suggestions or image_path in session.missing:
+        run_dir, session = self.state.run_dir, self.session
+        if run_dir is None or session is None or image_path in session.missing:
             return
-        if self.session is not None and self.session.n_labelled(image_path) == len(self._names()):
-            return
-        if self._predict_busy:
-            self._predict_pending = image_path
-            return
-        self._predict_busy = True
-        file = session.image_file(image_path)
-        task = self._run_task(
-            _predict_image, Path(run_dir), file, list(session.keypoint_names),
-            on_success=lambda xy, p=image_path: self._on_suggestions_ready(p, xy),
-            on_failure=self._on_suggestions_failed,
-        )  # fmt: skip
-        task.finished.connect(self._on_predict_finished)
+        if session.n_labelled(image_path) < len(self._names()):
+            self.suggestions.request(Path(run_dir), image_path, session.image_file(image_path), self._names())
 
-    def _on_suggestions_ready(self, image_path: str, xy: np.ndarray) -> None:
-        self.suggestions[image_path] = xy
+    def _on_suggestions_ready(self, image_path: str) -> None:
         if image_path == self.current_path:
             self._draw_points()
 
     def _on_suggestions_failed(self, error: BaseException) -> None:
         self.state.post_message(f"No suggestions: {error}", 10000)
-        self.state.set_run_dir(None) if isinstance(error, PoseDeskError) else None
-
-    def _on_predict_finished(self) -> None:
-        self._predict_busy = False
-        pending, self._predict_pending = self._predict_pending, None
-        if pending is not None and pending == self.current_path:
-            self._request_suggestions(pending)
 
     # ------------------------------------------------------------------ queueing frames
 
@@ -602,8 +443,10 @@ class LabelPane(QWidget):
             return None
         job = self.state.add_job(f"Extracting frames of {video.name}")
         known = session.image_paths()
+        from pose_core.frames import frames_to_label
+
         task = self._run_task(
-            _queue_frames_task, video, frames, n, method, session.project.data_dir, known,
+            frames_to_label, video, session.project.data_dir, known, frames, n, method or "kmeans",
             on_success=lambda paths: self._on_frames_extracted(paths, reason),
             on_failure=lambda error: self.state.report_error(error, f"Cannot add frames of {video.name}"),
         )  # fmt: skip
@@ -692,13 +535,14 @@ class LabelPane(QWidget):
     def is_loading(self) -> bool:
         """True while the labels are being opened, a frame extracted, or the frame shown is still decoding."""
         waiting_image = self.current_path is not None and self.canvas.image is None and not self._image_failed
-        return bool(self._tasks) or waiting_image
+        return bool(self._tasks) or waiting_image or self.suggestions.is_busy()
 
     def shutdown(self) -> None:
         """Save unsaved labels and stop every thread (the window is closing)."""
         for task in list(self._tasks):
             stop_thread(task)
         self._tasks.clear()
+        self.suggestions.shutdown()
         if self.loader is not None:
             self.loader.stop()
             self.loader = None
