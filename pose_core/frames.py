@@ -221,7 +221,10 @@ def extract_frames(
 ) -> list[str]:
     """Write frames of a video as lossless PNG under ``data_dir/labeled-data/<stem>/``.
 
-    An image that already exists is kept as it is (it may be labelled).
+    Frame ``i`` is the ``i``-th frame in presentation order (the packets' times, read without
+    decoding). The frames are decoded in order, one seek to the keyframe before each group of
+    pictures holding a wanted frame, so a long-GOP video is never decoded from its start for each
+    frame. An image that already exists is kept as it is (it may be labelled).
 
     Returns:
         The image paths relative to ``data_dir``, in the order of ``frame_indices``.
@@ -230,29 +233,81 @@ def extract_frames(
         DataError: The video cannot be read, a frame is beyond its end or cannot be decoded, or the
             folder is not writable. Frames written before the error stay (each is complete).
     """
+    import av
+
+    paths = [frame_image_path(video_path, i) for i in frame_indices]
+    wanted = sorted(
+        {int(i) for i, rel in zip(frame_indices, paths, strict=True) if not (Path(data_dir) / rel).is_file()}
+    )
+    try:
+        with av.open(str(video_path)) as container:
+            stream = container.streams.video[0]
+            pts, keyframe_pts = _packet_times(container, stream)
+            _check_inside(video_path, wanted, len(pts))
+            _write_frames(container, stream, pts, keyframe_pts, wanted, Path(data_dir), Path(video_path), progress)
+    except (av.FFmpegError, IndexError, OSError) as exc:
+        raise DataError(
+            f"Video {video_path} cannot be decoded ({exc}); check the file plays, or re-encode it "
+            "(ffmpeg -i IN -c:v libx264 OUT.mp4).",
+            path=str(video_path),
+        ) from None
+    return paths
+
+
+def _check_inside(video_path: Path, frame_indices: Sequence[int], n_frames: int) -> None:
+    beyond = [i for i in frame_indices if not 0 <= i < n_frames]
+    if beyond:
+        raise DataError(
+            f"Frame {beyond[0]} is beyond the end of video {video_path} (frames 0..{n_frames - 1}); "
+            "choose a frame inside the video.",
+            path=str(video_path),
+        )
+
+
+def _write_frames(
+    container: object,
+    stream: object,
+    pts: np.ndarray,
+    keyframe_pts: list[int],
+    wanted: list[int],
+    data_dir: Path,
+    video_path: Path,
+    progress: ProgressCallback | None,
+) -> None:
+    """Decode the wanted frames GOP by GOP and write each as PNG (atomically)."""
     import cv2
 
     from pose_core.io.atomic import atomic_write_path
-    from pose_core.video.reader import VideoReader
 
-    paths = [frame_image_path(video_path, i) for i in frame_indices]
-    with VideoReader(Path(video_path)) as reader:
-        for done, (frame_idx, rel) in enumerate(zip(frame_indices, paths, strict=True)):
-            if not 0 <= frame_idx < reader.n_frames:
-                raise DataError(
-                    f"Frame {frame_idx} is beyond the end of video {video_path} (frames 0..{reader.n_frames - 1}); "
-                    "choose a frame inside the video.",
-                    path=str(video_path),
-                )
-            target = Path(data_dir) / rel
-            if not target.is_file():
-                image = reader.read(frame_idx, bgr=True)
-                with atomic_write_path(target) as tmp:
-                    if not cv2.imwrite(str(tmp), image):
-                        raise DataError(f"Could not write {target}; check the folder is writable.", path=str(target))
+    keyframe_idx = np.searchsorted(pts, keyframe_pts)
+    stream.thread_type = "AUTO"  # type: ignore[attr-defined]
+    remaining = list(wanted)
+    done = 0
+    while remaining:
+        first = remaining[0]
+        gop_start = int(keyframe_idx[np.searchsorted(keyframe_idx, first, side="right") - 1])
+        container.seek(int(pts[gop_start]), stream=stream, backward=True, any_frame=False)  # type: ignore[attr-defined]
+        for frame in container.decode(stream):  # type: ignore[attr-defined]
+            if frame.pts is None:
+                continue
+            idx = int(np.searchsorted(pts, frame.pts))
+            if idx > remaining[0]:
+                raise DataError(f"Frame {remaining[0]} of video {video_path} cannot be decoded; re-encode the video.")
+            if idx < remaining[0]:
+                continue
+            target = data_dir / frame_image_path(video_path, idx)
+            with atomic_write_path(target) as tmp:
+                if not cv2.imwrite(str(tmp), frame.to_ndarray(format="bgr24")):
+                    raise DataError(f"Could not write {target}; check the folder is writable.", path=str(target))
+            remaining.pop(0)
+            done += 1
             if progress is not None:
-                progress(done + 1, len(paths))
-    return paths
+                progress(done, len(wanted))
+            next_gop = keyframe_idx[np.searchsorted(keyframe_idx, remaining[0], side="right") - 1] if remaining else 0
+            if not remaining or next_gop > idx:
+                break  # the next wanted frame is in a later GOP: seek there
+        else:
+            raise DataError(f"Video {video_path} ends before frame {remaining[0]}; re-encode the video.")
 
 
 def check_video_matches_images(video_path: Path, data_dir: Path, image_paths: Iterable[str]) -> None:
