@@ -123,7 +123,9 @@ def main() -> int:
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     print(f"reference: OpenCV decodes one {WIDTH}x{HEIGHT} PNG: {percentiles(ref)}")
     print(f"next frame -> frame + {N_KEYPOINTS} points painted, first pass: {percentiles(next_s[0])}")
-    print(f"next frame -> frame + {N_KEYPOINTS} points painted, second pass: {percentiles(next_s[1])} (goal p95 < 50 ms)")
+    print(
+        f"next frame -> frame + {N_KEYPOINTS} points painted, second pass: {percentiles(next_s[1])} (goal p95 < 50 ms)"
+    )
     ratio = statistics.median(next_s[1]) / statistics.median(ref)
     print(f"  ratio next-frame p50 / PNG decode p50: {ratio:.2f}")
     print(f"click -> point painted: {percentiles(click_s)} (goal < 16 ms)")

@@ -101,7 +101,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "proj"
         project.mkdir()
-        (project / "CollectedData.csv").write_text("scorer,b,b\nbodyparts,nose,nose\ncoords,x,y\nlabeled-data/x/img00000000.png,1,2\n")
+        (project / "CollectedData.csv").write_text(
+            "scorer,b,b\nbodyparts,nose,nose\ncoords,x,y\nlabeled-data/x/img00000000.png,1,2\n"
+        )
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         load = os.getloadavg()
         start = time.perf_counter()
