@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "export-job": "pose_core.jobs:export_job_main",
     "export-nwb": "pose_core.interop.nwb_export:export_nwb_main",
     "suggest-frames": "pose_core.ensemble.suggest:suggest_frames_main",
+    "extract-frames": "pose_core.frames:extract_frames_main",
 }
 
 

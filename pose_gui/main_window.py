@@ -57,6 +57,7 @@ class PaneSpec:
 
 PANES: tuple[PaneSpec, ...] = (
     PaneSpec("project", "Project", "pose_gui.views.project_view:ProjectView", "Ctrl+1"),
+    PaneSpec("label", "Label", "pose_gui.views.label.pane:LabelPane", "Ctrl+5"),
     PaneSpec("config", "Config", "pose_gui.views.config_editor:ConfigEditorPane", "Ctrl+2"),
     PaneSpec("training", "Training", "pose_gui.views.training_monitor:TrainingMonitorPane", "Ctrl+3"),
     PaneSpec("review", "Review", "pose_gui.views.video_review:VideoReviewPane", "Ctrl+4"),
@@ -200,6 +201,7 @@ class MainWindow(QMainWindow):
         state.example_open_requested.connect(self.open_example_project)
         state.run_open_requested.connect(self._on_state_run_open_requested)
         state.video_open_requested.connect(self._on_state_video_open_requested)
+        state.label_frames_requested.connect(self._on_state_label_frames_requested)
         self._update_enabled()
         self._on_state_busy_changed(0)
 
@@ -497,6 +499,13 @@ class MainWindow(QMainWindow):
     def _on_state_video_open_requested(self, video: Path) -> None:
         self.state.set_video(Path(video))
         self._show_target_pane("review", f"Video {Path(video).name} selected")
+
+    def _on_state_label_frames_requested(self, video: Path, frame_indices: list[int], reason: str) -> None:
+        """Review's "Label this frame" / "Send problem frames to labelling": queue them in the label pane."""
+        if self.show_pane("label"):
+            pane = self.pane("label")
+            if pane is not None:
+                pane.queue_frames(Path(video), list(frame_indices), reason)  # type: ignore[attr-defined]
 
     def _show_target_pane(self, name: str, what: str) -> None:
         if not self.show_pane(name):

@@ -47,6 +47,8 @@ class AppState(QObject):
         run_open_requested(object): Show this run directory in the training pane.
         video_open_requested(object): Show this video in the review pane.
         config_save_requested(): Save the Config pane's edits now (without asking: the user was asked).
+        label_frames_requested(object, list, str): Queue these frames (video ``Path``, frame indices,
+            reason) in the label pane.
     """
 
     project_changed = Signal(object)
@@ -68,6 +70,7 @@ class AppState(QObject):
     run_open_requested = Signal(object)
     video_open_requested = Signal(object)
     config_save_requested = Signal()
+    label_frames_requested = Signal(object, list, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 PROBLEMS_DELAY_MS = 150  # problems are recomputed this long after the threshold stops moving
 FALLBACK_FPS = 30.0
 PLAYING_CONTROLS_INTERVAL_S = 0.1
+MAX_PROBLEM_FRAMES_SENT = 50  # "Send problem frames to labelling" sends at most this many, spread over the strip
 
 
 class VideoReviewPane(QWidget):
@@ -173,6 +174,8 @@ class VideoReviewPane(QWidget):
         self.inspect.export_png_clicked.connect(self.export_png)
         self.inspect.export_clip_clicked.connect(lambda: self.exports.export_clip(self.video_info))
         self.inspect.skeleton_edit.editingFinished.connect(self._on_skeleton_edit_finished)
+        self.inspect.label_frame_clicked.connect(self.label_this_frame)
+        self.inspect.send_problems_clicked.connect(self.send_problem_frames)
         self.traces.frame_clicked.connect(state.set_frame_idx)
         session = self.session
         session.predictions_changed.connect(self._on_session_predictions_changed)
@@ -482,6 +485,21 @@ class VideoReviewPane(QWidget):
         colors = keypoint_colors(len(self.predictions.keypoint_names))
         self.traces.set_traces(self.predictions.xy_lik, self.inspect.trace_keypoints(), colors)
         self.traces.set_cursor(self.state.frame_idx)
+
+    def label_this_frame(self) -> None:
+        """Queue the current frame in the label pane (the main window routes the intent)."""
+        if self.state.video_path is not None:
+            self.state.label_frames_requested.emit(self.state.video_path, [self.state.frame_idx], "from Review")
+
+    def send_problem_frames(self) -> None:
+        """Queue the problem strip's frames (at most :data:`MAX_PROBLEM_FRAMES_SENT`, spread) in the label pane."""
+        if self.state.video_path is None or self.problems is None or not self.problems.flags.any():
+            self.state.post_message("No problem frames to send: predict this video first.", 5000)
+            return
+        flagged = np.flatnonzero(self.problems.flags)
+        if len(flagged) > MAX_PROBLEM_FRAMES_SENT:
+            flagged = flagged[np.linspace(0, len(flagged) - 1, MAX_PROBLEM_FRAMES_SENT).round().astype(int)]
+        self.state.label_frames_requested.emit(self.state.video_path, flagged.tolist(), "problem frame (Review)")
 
     def go_to_problem(self, step: int) -> None:
         """Jump to the next (+1) or previous (-1) frame with a problem."""

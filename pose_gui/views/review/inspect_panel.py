@@ -76,6 +76,8 @@ class InspectPanel(QWidget):
     jump_changed = Signal()
     problem_requested = Signal(int)
     export_png_clicked = Signal()
+    label_frame_clicked = Signal()
+    send_problems_clicked = Signal()
     export_clip_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -157,6 +159,16 @@ class InspectPanel(QWidget):
         # relayout of the panel on every frame while playing
         layout.addWidget(self.problem_count_label)
         layout.addWidget(self.frame_problem_label)
+        label_row = QHBoxLayout()
+        self.label_frame_button = QPushButton("Label this frame")
+        self.label_frame_button.setToolTip("Extract this frame and open it in the Label pane")
+        self.label_frame_button.clicked.connect(self.label_frame_clicked)
+        self.send_problems_button = QPushButton("Send problem frames to labelling")
+        self.send_problems_button.setToolTip("Extract the problem strip's frames and queue them in the Label pane")
+        self.send_problems_button.clicked.connect(self.send_problems_clicked)
+        label_row.addWidget(self.label_frame_button)
+        label_row.addWidget(self.send_problems_button)
+        layout.addLayout(label_row)
         return box
 
     def _build_export_box(self) -> QGroupBox:
