@@ -293,6 +293,10 @@ class LabelsDocument:
         if snapshot.backup_text is not None:
             self._backup_written = True
 
+    def mark_modified(self) -> None:
+        """Count the document as changed, so the next save writes it (after "Keep mine")."""
+        self.revision += 1
+
     def forget_disk_state(self) -> None:
         """Accept the file on disk as it is now as the base of the next save ("Keep mine")."""
         self._disk = None

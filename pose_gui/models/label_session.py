@@ -450,11 +450,8 @@ class LabelSession(QObject):
             return
         self.external_change = False
         self.document.forget_disk_state()
-        if self.document.is_modified:
-            self.save_now(overwrite_external_changes=True)
-        else:
-            self.document.revision += 1  # the file on disk differs from what is shown: write it
-            self.save_now(overwrite_external_changes=True)
+        self.document.mark_modified()  # the file on disk differs from what is shown: write it even without new edits
+        self.save_now(overwrite_external_changes=True)
 
     # ------------------------------------------------------------------ one source of truth
 
@@ -467,4 +464,6 @@ class LabelSession(QObject):
     def shutdown(self) -> None:
         """Save what is unsaved and stop the save thread."""
         self.flush()
-        self._watcher.removePaths(self._watcher.files()) if self._watcher.files() else None
+        watched = self._watcher.files()
+        if watched:
+            self._watcher.removePaths(watched)
