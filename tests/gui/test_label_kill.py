@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     from PySide6.QtWidgets import QApplication
     from pose_core.project import Project
-    from pose_gui.models.label_session import LabelSession, load_label_data
+    from pose_gui.sessions.label import LabelSession, load_label_data
 
     app = QApplication([])
     project = Project.open(Path(sys.argv[1]))

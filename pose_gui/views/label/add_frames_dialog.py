@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QPushButton,
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pose_gui.actions import VIDEO_FILTER
+from pose_gui import dialogs
 
 METHOD_TITLES = {
     "kmeans": "k-means on appearance (frames that look different)",
@@ -56,7 +55,7 @@ class AddFramesDialog(QDialog):
         form.addRow(buttons)
 
     def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Video to take frames from", "", VIDEO_FILTER)
+        path = dialogs.ask_open_file(self, "Video to take frames from", None, dialogs.video_filter())
         if path:
             self.video_combo.addItem(Path(path).name, path)
             self.video_combo.setCurrentIndex(self.video_combo.count() - 1)

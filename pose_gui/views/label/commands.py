@@ -6,6 +6,7 @@ entry; they change the view or ask the session for an edit, never the labels dir
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,13 @@ class LabelCommandsMixin:
     state: Any
     suggestions: Any
     actions_by_id: dict[str, Any]
+    # Provided by the pane (declared here so the commands type-check against it).
+    show_frame: Callable[[str], None]
+    _select_keypoint: Callable[[int], None]
+    _names: Callable[[], list[str]]
+    _on_canvas_clear_requested: Callable[[int], None]
+    _draw_points: Callable[[], None]
+    _edit: Callable[[Any], bool]
 
     def undo(self) -> None:
         """Undo the last edit (on whichever frame it was; that frame is shown)."""

@@ -114,10 +114,13 @@ class FrameList(QWidget):
 
     def ordered_paths(self) -> list[str]:
         """Frame paths in the order shown (groups, then frames)."""
-        ordered = []
+        ordered: list[str] = []
         for g in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(g)
-            ordered.extend(str(group.child(i).data(0, PATH_ROLE)) for i in range(group.childCount()))
+            if group is None:
+                continue
+            children = (group.child(i) for i in range(group.childCount()))
+            ordered.extend(str(child.data(0, PATH_ROLE)) for child in children if child is not None)
         return ordered
 
     def is_done(self, image_path: str) -> bool:

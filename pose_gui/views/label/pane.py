@@ -2,7 +2,7 @@
 
 Left: the frames (labelled and queued, grouped by video, filter "unfinished only"); middle: the
 canvas (:class:`~pose_gui.views.label.canvas.LabelCanvas`) with zoom, pan, brightness/contrast;
-right: the keypoints. The pane renders the :class:`~pose_gui.models.label_session.LabelSession`
+right: the keypoints. The pane renders the :class:`~pose_gui.sessions.label.LabelSession`
 and forwards the canvas's intents to it; images are decoded by an
 :class:`~pose_gui.workers.image_loader.ImageFileLoader` thread, model suggestions computed in a
 worker thread. Shortcuts are the declared :data:`~pose_gui.views.label.actions.LABEL_ACTIONS`.
@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 
 from pose_core.errors import DataError, PoseDeskError
 from pose_gui.actions import ActionSpec
-from pose_gui.models.label_session import LabelData, LabelSession, load_label_data
 from pose_gui.models.state import AppState
+from pose_gui.sessions.label import LabelData, LabelSession, load_label_data
 from pose_gui.style import ERROR_COLOR, keypoint_colors
 from pose_gui.views.label.actions import LABEL_ACTIONS
 from pose_gui.views.label.canvas import LabelCanvas
