@@ -64,7 +64,11 @@ def find_last_checkpoint(run_dir: Path) -> Path | None:
 
 def find_best_checkpoint(run_dir: Path) -> Path | None:
     """The newest non-``last`` checkpoint under ``run_dir/tb_logs`` (falls back to the last one)."""
-    ckpts = [p for p in run_dir.glob("tb_logs/*/version_*/checkpoints/*.ckpt") if not p.name.startswith("last")]
+    ckpts = [
+        p
+        for p in run_dir.glob("tb_logs/*/version_*/checkpoints/*.ckpt")
+        if not p.name.startswith(("last", "."))  # "." = a write in progress (or a killed one's leftover)
+    ]
     ckpts.sort(key=lambda p: p.stat().st_mtime)
     return ckpts[-1] if ckpts else find_last_checkpoint(run_dir)
 
