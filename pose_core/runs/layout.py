@@ -164,8 +164,19 @@ class RunLayout:
 
 
 def find_checkpoints(run_dir: Path) -> list[Path]:
-    """Every checkpoint under ``run_dir/tb_logs`` (``*/version_*/checkpoints/*.ckpt``), oldest first."""
-    return sorted(Path(run_dir).glob(CHECKPOINTS_GLOB), key=lambda p: p.stat().st_mtime)
+    """Every checkpoint under ``run_dir/tb_logs`` (``*/version_*/checkpoints/*.ckpt``), oldest first.
+
+    A name starting with ``.`` is a checkpoint being written (or a killed write's leftover) and is skipped.
+    """
+    found: list[tuple[float, Path]] = []
+    for path in Path(run_dir).glob(CHECKPOINTS_GLOB):
+        if path.name.startswith("."):
+            continue
+        try:
+            found.append((path.stat().st_mtime, path))
+        except OSError:  # renamed or removed while listing
+            continue
+    return [path for _, path in sorted(found)]
 
 
 def find_last_checkpoint(run_dir: Path) -> Path | None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections import defaultdict
@@ -20,6 +21,7 @@ from typing import Any
 import pytorch_lightning as pl
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from pose_core.errors import DataError, RunError
 from pose_core.events import EventWriter
 from pose_core.io.atomic import atomic_write_path
 
@@ -235,5 +237,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO.save_checkpoint takes no storage_options")
-        with atomic_write_path(Path(path)) as tmp_path:
-            torch.save(checkpoint, tmp_path)
+        buffer = io.BytesIO()  # torch.save to a file turns a full disk into a RuntimeError; a plain write is an OSError
+        torch.save(checkpoint, buffer)
+        path = Path(path)
+        try:
+            with atomic_write_path(path) as tmp_path:
+                tmp_path.write_bytes(buffer.getbuffer())
+        except DataError as error:
+            run_dir = path.parents[3] if path.parent.name == "checkpoints" and len(path.parents) > 3 else path.parent
+            raise RunError(
+                f"{error} The checkpoints written before are intact: continue with training.resume_from={run_dir}."
+            ) from error

@@ -372,7 +372,11 @@ def readable_resume_checkpoint(run_dir: Path, wanted: Path) -> tuple[Path, str |
     if checkpoint_is_readable(wanted):
         return wanted, None
     others = sorted(
-        (p for p in Path(run_dir).glob("tb_logs/*/version_*/checkpoints/*.ckpt") if p != wanted),
+        (
+            p
+            for p in Path(run_dir).glob("tb_logs/*/version_*/checkpoints/*.ckpt")
+            if p != wanted and not p.name.startswith(".")  # "." = an unfinished write
+        ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )

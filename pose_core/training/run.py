@@ -81,7 +81,7 @@ def resolve_resume(resume_from: str) -> tuple[Path | None, Path]:
     """
     path = Path(resume_from)
     if path.is_dir():
-        ckpt = find_last_checkpoint(path)
+        ckpt = find_last_checkpoint(path) or find_best_checkpoint(path)  # no last.ckpt: a full disk stopped it
         if ckpt is None:
             raise ConfigError(
                 f"training.resume_from={path} holds no checkpoint ({CHECKPOINTS_GLOB.replace('*.ckpt', LAST_CHECKPOINT_FILENAME)}); it did not finish an epoch — start a new run instead.",
@@ -431,7 +431,8 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
         raise
     finally:
         if writer is not None:
-            writer.close()
+            with contextlib.suppress(OSError):  # a full disk: the error above says so
+                writer.close()
         lock.release()
 
 
@@ -443,6 +444,8 @@ def _resume_checkpoint(cfg: DictConfig) -> Path | None:
     if resume_dir is None:
         return ckpt
     ckpt, note = preflight.readable_resume_checkpoint(resume_dir, ckpt)
+    if note is None and not ckpt.name.startswith("last"):
+        note = f"{resume_dir} has no last.ckpt (the run ended while writing it); resuming from {ckpt.name}."
     if note:
         log.warning(note)
     return ckpt

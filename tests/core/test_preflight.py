@@ -204,16 +204,17 @@ def test_pca_columns_beyond_the_keypoints_are_a_config_error() -> None:
 def test_a_checkpoint_write_that_fails_leaves_the_previous_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    path = tmp_path / "checkpoints" / "last.ckpt"
+    path = tmp_path / "run" / "tb_logs" / "m" / "version_0" / "checkpoints" / "last.ckpt"
     io = AtomicCheckpointIO()
     io.save_checkpoint({"epoch": 1}, path)
+    real_write = Path.write_bytes
 
-    def disk_full(obj: object, f: str | os.PathLike[str]) -> None:
-        Path(f).write_bytes(b"PK half a checkpoint")
+    def disk_full(self: Path, data: bytes) -> int:
+        real_write(self, bytes(data)[:100])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", disk_full)
-    with pytest.raises(DataError, match=f"disk full .* in {path.parent}"):
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    with pytest.raises(RunError, match=f"disk full .* in {path.parent}.*resume_from={tmp_path / 'run'}"):
         io.save_checkpoint({"epoch": 2}, path)
     monkeypatch.undo()
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]

@@ -71,7 +71,10 @@ def test_a_config_with_a_yaml_error_opens_and_is_fixed_in_the_config_pane(
     qtbot.waitUntil(lambda: not pane.is_checking() and pane.save_button.isEnabled(), timeout=TIMEOUT_MS)
     qtbot.mouseClick(pane.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
-        lambda: window.state.project is not None and window.state.project.open_error is None, timeout=TIMEOUT_MS
+        lambda: (
+            window.state.project is not None and window.state.project.open_error is None and not window.is_loading()
+        ),
+        timeout=TIMEOUT_MS,
     )
     assert window.state.project.n_labeled_frames == 20
     assert not view.page.problem_banner.isVisibleTo(view)
@@ -94,7 +97,10 @@ def test_a_broken_labels_csv_names_its_line_and_reload_opens_the_fix(
     csv_path.write_text(good, encoding="utf-8")
     qtbot.mouseClick(view.page.reload_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
-        lambda: window.state.project is not None and window.state.project.open_error is None, timeout=TIMEOUT_MS
+        lambda: (
+            window.state.project is not None and window.state.project.open_error is None and not window.is_loading()
+        ),
+        timeout=TIMEOUT_MS,
     )
     assert not view.page.problem_banner.isVisibleTo(view)
 
