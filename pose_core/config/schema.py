@@ -414,6 +414,7 @@ class TrainingConfig:
         None,
         title="Ensemble seeds",
         help="Train one model per seed, one after another, each in its own run folder (e.g. [0,1,2]); seeds change the initialisation and data order, not the split. Empty = one model.",
+        kind="int_list",
         advanced=True,
     )
     init_from: str | None = _f(

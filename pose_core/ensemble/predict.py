@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,7 +139,6 @@ def run_ensemble_predict(args: argparse.Namespace) -> int:
     """
     from pose_core.events import STOP_FILENAME
     from pose_core.inference import cli as predict_cli
-    from pose_core.inference.pipeline import PredictionStopped
 
     runs, video_args = split_runs_and_videos([args.run_dir, *args.videos])
     if len(runs) < 2:
@@ -175,13 +173,9 @@ def run_ensemble_predict(args: argparse.Namespace) -> int:
             return status
     write_ensemble_file(output_dir, members)
     for video, count in zip(videos, n_frames, strict=True):
-        try:
-            result = smooth_video(members, video, count, output_dir, args.eks_smooth_param)
-        except PredictionStopped:  # pragma: no cover - smoothing is not interruptible
-            return predict_cli.EXIT_STOPPED
+        result = smooth_video(members, video, count, output_dir, args.eks_smooth_param)
         print(f"{video.name}: ensemble of {len(members)}, EKS in {result.eks_s:.1f} s -> {result.eks_csv}", flush=True)
     print(f"Ensemble outputs in {output_dir}", flush=True)
-    sys.stdout.flush()
     return 0
 
 

@@ -185,9 +185,8 @@ def score_frames(videos: Sequence[VideoSignals], weights: Mapping[str, float] | 
         best = np.argmax(flat, axis=1)
         signal_idx, keypoint_idx = np.divmod(best, len(v.keypoint_names))
         score = flat[np.arange(v.n_frames), best]
-        value = np.array(
-            [v.signals[names[s]][t, k] for t, (s, k) in enumerate(zip(signal_idx, keypoint_idx, strict=True))]
-        )
+        raw = np.stack([v.signals.get(n, np.full(z.shape[1:], np.nan)) for n in names])  # [S, T, K]
+        value = raw[signal_idx, np.arange(v.n_frames), keypoint_idx]
         out.append(FrameScores(v.video, score, signal_idx, keypoint_idx, value, names))
     return out
 
