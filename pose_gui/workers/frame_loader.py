@@ -34,6 +34,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from pose_core.errors import DataError
 
 if TYPE_CHECKING:
+    from pose_core.video.keyframes import KeyframeIndex
     from pose_core.video.reader import VideoReader
 
 DEFAULT_CACHE_FRAMES = 120
@@ -124,6 +125,7 @@ class FrameLoader(QThread):
         self.n_decoded = 0  # frames decoded so far (tests and benchmarks)
         self.n_dropped = 0  # requests replaced before being served
         self.n_previews = 0  # approximate images sent
+        self.keyframes: KeyframeIndex | None = None  # once the index is in use (None: not yet, or none)
         self._index_thread: threading.Thread | None = None
         self._index_ready: object = None  # a KeyframeIndex handed over by the index thread
 
@@ -233,6 +235,7 @@ class FrameLoader(QThread):
         if ready is None:
             return
         reader.keyframes = ready or None  # type: ignore[assignment]
+        self.keyframes = reader.keyframes
         self.keyframes_indexed.emit(reader.keyframes)
 
     # ------------------------------------------------------------------ serving
