@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from pose_core.errors import DataError
 
 if TYPE_CHECKING:
-    from pose_core.video.keyframes import KeyframeIndex
+    from pose_core.video.keyframes import KeyframeDecoder, KeyframeIndex
     from pose_core.video.reader import VideoReader
 
 DEFAULT_CACHE_FRAMES = 120
@@ -127,6 +127,7 @@ class FrameLoader(QThread):
         self.n_previews = 0  # approximate images sent
         self.keyframes: KeyframeIndex | None = None  # once the index is in use (None: not yet, or none)
         self._index_thread: threading.Thread | None = None
+        self._keyframe_decoder: KeyframeDecoder | None = None
         self._index_ready: object = None  # a KeyframeIndex handed over by the index thread
 
     # ------------------------------------------------------------------ GUI thread
@@ -198,6 +199,8 @@ class FrameLoader(QThread):
         finally:
             if self._index_thread is not None:
                 self._index_thread.join()
+            if self._keyframe_decoder is not None:
+                self._keyframe_decoder.close()
             reader.close()
 
     # ------------------------------------------------------------------ keyframe index
@@ -314,11 +317,30 @@ class FrameLoader(QThread):
         if near is not None and abs(near - frame_idx) < frame_idx - keyframe:
             shown_idx, image = near, self._cached(near)
         else:
-            shown_idx, image = keyframe, self._frame(reader, keyframe)  # the decoder now sits in the frame's GOP
+            shown_idx, image = keyframe, self._keyframe_image(index, keyframe)
         if image is None or shown_idx == frame_idx:
             return
         self.n_previews += 1
         self.frame_preview.emit(request_id, frame_idx, shown_idx, image)
+
+    def _keyframe_image(self, index: KeyframeIndex, keyframe: int) -> np.ndarray | None:
+        """A keyframe decoded alone with PyAV (OpenCV's seek would decode the GOP before it too)."""
+        from pose_core.video.keyframes import KeyframeDecoder, KeyframeIndexError
+
+        cached = self._cached(keyframe)
+        if cached is not None or not index.keyframe_pts:
+            return cached
+        if self._keyframe_decoder is None:
+            try:
+                self._keyframe_decoder = KeyframeDecoder(self.video_path, index)
+            except KeyframeIndexError:
+                return None
+        image = self._keyframe_decoder.read(keyframe)
+        if image is not None:
+            image.flags.writeable = False
+            with self._condition:
+                self.cache.put(keyframe, image)
+        return image
 
     def _read_ahead(self, reader: VideoReader, frame_idx: int) -> None:
         from pose_core.video.reader import ReadCancelled
