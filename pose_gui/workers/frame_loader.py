@@ -15,9 +15,10 @@ image at once; the exact frame follows unless a newer request replaced it. Witho
 (PyAV missing, unreadable container) seeking works as before.
 
 Decoded frames go to an LRU cache bounded in frames (fewer for large frames, see
-:data:`CACHE_BUDGET_BYTES`). When it has nothing else to do the thread decodes around the last
-frame served: ahead (further while playing) and a few frames back, so stepping either way is
-served from the cache. OpenCV is imported only inside the thread (through
+:data:`CACHE_BUDGET_BYTES`). When it has nothing else to do the thread decodes the frames after the
+last one served (further while playing), so stepping forward and playing are served from the cache.
+(Frames before it are not decoded in idle time: that needs a seek OpenCV cannot interrupt, which
+would hold up the next request by a whole GOP decode.) OpenCV is imported only inside the thread (through
 :class:`pose_core.video.reader.VideoReader`).
 """
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 DEFAULT_CACHE_FRAMES = 120
 DEFAULT_READ_AHEAD_FRAMES = 24  # while playing
 STEP_AHEAD_FRAMES = 6  # while paused: frames decoded after the one shown
-STEP_BACK_FRAMES = 4  # while paused: frames decoded before it (a seek + a GOP decode, in idle time)
 CACHE_BUDGET_BYTES = 256 * 2**20  # large frames: fewer of them are kept
 MIN_CACHE_FRAMES = 8
 _IDLE_WAIT_S = 0.2
@@ -275,12 +275,6 @@ class FrameLoader(QThread):
         ahead = min(ahead, self.cache.max_frames // 2)  # never evict what was just decoded
         stop = min(self._n_frames, self._last_served + 1 + ahead)
         for frame_idx in range(self._last_served + 1, stop):
-            if frame_idx not in self.cache:
-                return frame_idx
-        if self._playing:
-            return None
-        back = min(STEP_BACK_FRAMES, self.cache.max_frames // 4)
-        for frame_idx in range(max(0, self._last_served - back), self._last_served):
             if frame_idx not in self.cache:
                 return frame_idx
         return None
