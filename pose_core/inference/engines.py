@@ -5,8 +5,10 @@ here. A runtime engine runs the ONNX export of :mod:`pose_core.inference.export`
 network and decode in one graph). The export is made once per checkpoint and kept in the run
 folder (``<run_dir>/exported/<ckpt stem>-<path digest>-<H>x<W>.onnx`` with a ``.json`` record of
 the checkpoint's size and modification time, the input size and the keypoint names): a later
-prediction with the same checkpoint opens it without importing torch at all (about 1.5 s of
-start-up on an idle 2-core machine, far more on a busy one). A record that no longer matches its
+prediction with the same checkpoint opens it without reading the checkpoint, building the torch
+model or importing torchvision (which pulls in ``torch._dynamo``): several seconds of start-up on a
+busy 2-core machine. (torch itself is still imported: the frames are resized with its antialiased
+interpolation, :func:`pose_core.data.preprocess.resize_frame`.) A record that no longer matches its
 checkpoint is rebuilt.
 
 ``auto`` takes ONNX Runtime, then OpenVINO, then torch, and torch whenever a GPU is present

@@ -6,8 +6,8 @@ produces) -> the ImageNet normalisation -> backbone + head -> the model's own de
 (:meth:`pose_core.models.pose_model.PoseModel.decode`: soft-argmax and likelihood) ->
 ``xy [B, K, 2]`` in network-input pixels and ``likelihood [B, K]``. The batch size is dynamic.
 
-This module imports torch; :mod:`pose_core.inference.engines` imports it only when an export
-must be (re)built, so a cached export starts without torch.
+This module imports torch and the model code; :mod:`pose_core.inference.engines` imports it only
+when an export must be (re)built.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import numpy as np
 
 from pose_core.io.atomic import atomic_write_path
 
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
 
 
 class KeyframeIndexError(Exception):
@@ -42,10 +42,13 @@ class KeyframeIndex:
     Attributes:
         keyframes: Sorted frame indices (0-based, display order) of the keyframes; starts with 0.
         n_frames: Frames counted from the packets.
+        keyframe_pts: The keyframes' presentation timestamps (stream time base), same order;
+            empty when frame 0 is not a keyframe.
     """
 
     keyframes: tuple[int, ...]
     n_frames: int
+    keyframe_pts: tuple[int, ...] = ()
 
     def keyframe_at_or_before(self, frame_idx: int) -> int:
         """The last keyframe at or before ``frame_idx`` (0 for frames before the first keyframe)."""
@@ -98,8 +101,11 @@ def build_keyframe_index(path: Path, should_stop: Callable[[], bool] | None = No
     if not pts or not key_pts:
         raise KeyframeIndexError("no video packets or no keyframe")
     order = np.sort(np.asarray(pts, dtype=np.int64))
-    keyframes = np.searchsorted(order, np.asarray(key_pts, dtype=np.int64))
-    return KeyframeIndex(tuple(sorted({0, *keyframes.tolist()})), len(pts))
+    key_sorted = np.sort(np.asarray(key_pts, dtype=np.int64))
+    keyframes = np.searchsorted(order, key_sorted).tolist()
+    if keyframes[0] != 0:  # frame 0 is not a keyframe (open GOP): no timestamps, no previews
+        return KeyframeIndex(tuple(sorted({0, *keyframes})), len(pts))
+    return KeyframeIndex(tuple(keyframes), len(pts), tuple(key_sorted.tolist()))
 
 
 def default_cache_dir() -> Path:
@@ -128,7 +134,8 @@ def cached_keyframe_index(path: Path, cache_dir: Path | None = None) -> Keyframe
         data = json.loads(cache_file.read_text(encoding="utf-8"))
         if data["signature"] != _signature(path):
             return None
-        return KeyframeIndex(tuple(int(k) for k in data["keyframes"]), int(data["n_frames"]))
+        pts = tuple(int(p) for p in data["keyframe_pts"])
+        return KeyframeIndex(tuple(int(k) for k in data["keyframes"]), int(data["n_frames"]), pts)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -152,6 +159,7 @@ def load_keyframe_index(
         "signature": signature,
         "n_frames": index.n_frames,
         "keyframes": list(index.keyframes),
+        "keyframe_pts": list(index.keyframe_pts),
     }
     try:
         with atomic_write_path(_cache_file(path, cache_dir)) as tmp:
@@ -159,3 +167,43 @@ def load_keyframe_index(
     except Exception:  # noqa: BLE001 - an unwritable cache folder only means building again next time
         pass
     return index
+
+
+class KeyframeDecoder:
+    """Decodes keyframes alone with PyAV (a seek to the keyframe's timestamp + one frame): the previews.
+
+    Args:
+        path: The video file.
+        index: Its keyframe index (with ``keyframe_pts``).
+
+    Raises:
+        KeyframeIndexError: PyAV is missing or the file cannot be opened.
+    """
+
+    def __init__(self, path: Path, index: KeyframeIndex) -> None:
+        try:
+            import av
+
+            self._container = av.open(str(path))
+        except (ImportError, OSError) as exc:
+            raise KeyframeIndexError(f"{type(exc).__name__}: {exc}") from exc
+        self._stream = self._container.streams.video[0]
+        self._index = index
+
+    def read(self, keyframe: int) -> np.ndarray | None:
+        """The RGB image of keyframe ``keyframe`` (a frame index listed in the index), or None if it cannot be decoded."""
+        import av
+
+        try:
+            pts = self._index.keyframe_pts[self._index.keyframes.index(keyframe)]
+            self._container.seek(pts, stream=self._stream, backward=True, any_frame=False)
+            for frame in self._container.decode(self._stream):
+                if frame.pts is not None and frame.pts >= pts:
+                    return frame.to_ndarray(format="rgb24")  # type: ignore[no-any-return]
+        except (ValueError, IndexError, av.error.FFmpegError):
+            return None
+        return None
+
+    def close(self) -> None:
+        """Release the file."""
+        self._container.close()

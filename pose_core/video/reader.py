@@ -352,13 +352,6 @@ class VideoReader:
         if distance is not None:
             self._grab_forward(frame_idx, should_stop)
             return
-        if self.keyframes is not None and self._seek_is_exact:
-            # seek to the keyframe ourselves, then decode forward (cancellable, position known all along)
-            keyframe = self.keyframes.keyframe_at_or_before(frame_idx)
-            if self._backend_seek(keyframe):
-                self._next_idx = keyframe
-                self._grab_forward(frame_idx, should_stop)
-                return
         if self._seek_is_exact and self._backend_seek(frame_idx):
             self._next_idx = frame_idx
             return

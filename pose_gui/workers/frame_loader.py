@@ -15,9 +15,10 @@ image at once; the exact frame follows unless a newer request replaced it. Witho
 (PyAV missing, unreadable container) seeking works as before.
 
 Decoded frames go to an LRU cache bounded in frames (fewer for large frames, see
-:data:`CACHE_BUDGET_BYTES`). When it has nothing else to do the thread decodes around the last
-frame served: ahead (further while playing) and a few frames back, so stepping either way is
-served from the cache. OpenCV is imported only inside the thread (through
+:data:`CACHE_BUDGET_BYTES`). When it has nothing else to do the thread decodes the frames after the
+last one served (further while playing), so stepping forward and playing are served from the cache.
+(Frames before it are not decoded in idle time: that needs a seek OpenCV cannot interrupt, which
+would hold up the next request by a whole GOP decode.) OpenCV is imported only inside the thread (through
 :class:`pose_core.video.reader.VideoReader`).
 """
 
@@ -34,12 +35,12 @@ from PySide6.QtCore import QObject, QThread, Signal
 from pose_core.errors import DataError
 
 if TYPE_CHECKING:
+    from pose_core.video.keyframes import KeyframeDecoder, KeyframeIndex
     from pose_core.video.reader import VideoReader
 
 DEFAULT_CACHE_FRAMES = 120
 DEFAULT_READ_AHEAD_FRAMES = 24  # while playing
 STEP_AHEAD_FRAMES = 6  # while paused: frames decoded after the one shown
-STEP_BACK_FRAMES = 4  # while paused: frames decoded before it (a seek + a GOP decode, in idle time)
 CACHE_BUDGET_BYTES = 256 * 2**20  # large frames: fewer of them are kept
 MIN_CACHE_FRAMES = 8
 _IDLE_WAIT_S = 0.2
@@ -124,7 +125,9 @@ class FrameLoader(QThread):
         self.n_decoded = 0  # frames decoded so far (tests and benchmarks)
         self.n_dropped = 0  # requests replaced before being served
         self.n_previews = 0  # approximate images sent
+        self.keyframes: KeyframeIndex | None = None  # once the index is in use (None: not yet, or none)
         self._index_thread: threading.Thread | None = None
+        self._keyframe_decoder: KeyframeDecoder | None = None
         self._index_ready: object = None  # a KeyframeIndex handed over by the index thread
 
     # ------------------------------------------------------------------ GUI thread
@@ -196,6 +199,8 @@ class FrameLoader(QThread):
         finally:
             if self._index_thread is not None:
                 self._index_thread.join()
+            if self._keyframe_decoder is not None:
+                self._keyframe_decoder.close()
             reader.close()
 
     # ------------------------------------------------------------------ keyframe index
@@ -233,6 +238,7 @@ class FrameLoader(QThread):
         if ready is None:
             return
         reader.keyframes = ready or None  # type: ignore[assignment]
+        self.keyframes = reader.keyframes
         self.keyframes_indexed.emit(reader.keyframes)
 
     # ------------------------------------------------------------------ serving
@@ -271,12 +277,6 @@ class FrameLoader(QThread):
         for frame_idx in range(self._last_served + 1, stop):
             if frame_idx not in self.cache:
                 return frame_idx
-        if self._playing:
-            return None
-        back = min(STEP_BACK_FRAMES, self.cache.max_frames // 4)
-        for frame_idx in range(max(0, self._last_served - back), self._last_served):
-            if frame_idx not in self.cache:
-                return frame_idx
         return None
 
     def _superseded(self) -> bool:
@@ -311,11 +311,30 @@ class FrameLoader(QThread):
         if near is not None and abs(near - frame_idx) < frame_idx - keyframe:
             shown_idx, image = near, self._cached(near)
         else:
-            shown_idx, image = keyframe, self._frame(reader, keyframe)  # the decoder now sits in the frame's GOP
+            shown_idx, image = keyframe, self._keyframe_image(index, keyframe)
         if image is None or shown_idx == frame_idx:
             return
         self.n_previews += 1
         self.frame_preview.emit(request_id, frame_idx, shown_idx, image)
+
+    def _keyframe_image(self, index: KeyframeIndex, keyframe: int) -> np.ndarray | None:
+        """A keyframe decoded alone with PyAV (OpenCV's seek would decode the GOP before it too)."""
+        from pose_core.video.keyframes import KeyframeDecoder, KeyframeIndexError
+
+        cached = self._cached(keyframe)
+        if cached is not None or not index.keyframe_pts:
+            return cached
+        if self._keyframe_decoder is None:
+            try:
+                self._keyframe_decoder = KeyframeDecoder(self.video_path, index)
+            except KeyframeIndexError:
+                return None
+        image = self._keyframe_decoder.read(keyframe)
+        if image is not None:
+            image.flags.writeable = False
+            with self._condition:
+                self.cache.put(keyframe, image)
+        return image
 
     def _read_ahead(self, reader: VideoReader, frame_idx: int) -> None:
         from pose_core.video.reader import ReadCancelled

@@ -89,7 +89,7 @@ def test_export_is_reused_then_rebuilt_when_the_checkpoint_changes(checkpoint: P
     first = choose_engine("onnxruntime", checkpoint, loads, cache)
     assert loads.n_loads == 1 and len(list(cache.glob("*.onnx"))) == 1
     again = choose_engine("onnxruntime", checkpoint, loads, cache)
-    assert loads.n_loads == 1 and again.note is None, "the cached export opens without torch"
+    assert loads.n_loads == 1 and again.note is None, "the cached export opens without loading the torch model"
     images = _images(2)
     assert np.array_equal(first.predictor.predict_resized(images)[0], again.predictor.predict_resized(images)[0])
     stat = checkpoint.stat()
