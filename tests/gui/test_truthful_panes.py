@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DialogLog
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -33,6 +32,7 @@ from pose_gui.views.project_view import ProjectView
 from pose_gui.views.training_monitor import SAVE_AND_TRAIN, TRAIN_SAVED, TrainingMonitorPane, phase_text
 from pose_gui.views.video_review import SKELETON_FILENAME, VideoReviewPane
 from pose_gui.workers.predict_job import progress_text
+from tests.gui.conftest import DialogLog
 
 TIMEOUT_MS = 20_000
 
