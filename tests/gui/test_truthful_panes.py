@@ -15,8 +15,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
-from test_training_monitor import fake_child, write_run
-from test_video_review import make_run, synthetic_preds
 
 from pose_core.events import Event
 from pose_core.io.predictions import write_predictions_csv
@@ -33,6 +31,8 @@ from pose_gui.views.training_monitor import SAVE_AND_TRAIN, TRAIN_SAVED, Trainin
 from pose_gui.views.video_review import SKELETON_FILENAME, VideoReviewPane
 from pose_gui.workers.predict_job import progress_text
 from tests.gui.conftest import DialogLog
+from tests.gui.test_training_monitor import fake_child, write_run
+from tests.gui.test_video_review import make_run, synthetic_preds
 
 TIMEOUT_MS = 20_000
 
