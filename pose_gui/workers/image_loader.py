@@ -61,6 +61,9 @@ class ImageFileLoader(FrameLoader):
             self._n_frames = len(self._paths)
         self._serve(None)  # type: ignore[arg-type]
 
+    def _preview(self, reader: object, request_id: int, frame_idx: int) -> None:
+        """No approximate preview: image files have no keyframes (and there is no video reader)."""
+
     def _frame(self, reader: object, frame_idx: int) -> np.ndarray:
         with self._condition:
             cached = self.cache.get(frame_idx)
