@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,14 +114,24 @@ def read_thumbnails(video_path: Path, budget_frames: int = DEFAULT_DECODE_BUDGET
     Raises:
         DataError: The video cannot be opened or decoded.
     """
+    with _open_video(Path(video_path)) as (container, stream, pts, keyframe_pts):
+        return _decode_gop_starts(container, stream, pts, keyframe_pts, budget_frames)
+
+
+@contextmanager
+def _open_video(video_path: Path) -> Iterator[tuple[Any, Any, np.ndarray, list[int]]]:
+    """Open a video with PyAV: ``(container, stream, pts, keyframe_pts)`` (see :func:`_packet_times`).
+
+    Raises:
+        DataError: The video cannot be opened or decoded, also while the ``with`` body decodes it.
+    """
     import av
 
-    video_path = Path(video_path)
     try:
         with av.open(str(video_path)) as container:
             stream = container.streams.video[0]
             pts, keyframe_pts = _packet_times(container, stream)
-            return _decode_gop_starts(container, stream, pts, keyframe_pts, budget_frames)
+            yield container, stream, pts, keyframe_pts
     except (av.FFmpegError, IndexError, OSError) as exc:
         raise DataError(
             f"Video {video_path} cannot be decoded ({exc}); check the file plays, or re-encode it "
@@ -233,24 +245,13 @@ def extract_frames(
         DataError: The video cannot be read, a frame is beyond its end or cannot be decoded, or the
             folder is not writable. Frames written before the error stay (each is complete).
     """
-    import av
-
     paths = [frame_image_path(video_path, i) for i in frame_indices]
     wanted = sorted(
         {int(i) for i, rel in zip(frame_indices, paths, strict=True) if not (Path(data_dir) / rel).is_file()}
     )
-    try:
-        with av.open(str(video_path)) as container:
-            stream = container.streams.video[0]
-            pts, keyframe_pts = _packet_times(container, stream)
-            _check_inside(video_path, wanted, len(pts))
-            _write_frames(container, stream, pts, keyframe_pts, wanted, Path(data_dir), Path(video_path), progress)
-    except (av.FFmpegError, IndexError, OSError) as exc:
-        raise DataError(
-            f"Video {video_path} cannot be decoded ({exc}); check the file plays, or re-encode it "
-            "(ffmpeg -i IN -c:v libx264 OUT.mp4).",
-            path=str(video_path),
-        ) from None
+    with _open_video(Path(video_path)) as (container, stream, pts, keyframe_pts):
+        _check_inside(video_path, wanted, len(pts))
+        _write_frames(container, stream, pts, keyframe_pts, wanted, Path(data_dir), Path(video_path), progress)
     return paths
 
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pose_core.errors import PoseDeskError, RunError
+from pose_core.inference.pipeline import resized_batch
 from pose_core.io.atomic import atomic_write_path, atomic_write_text
 
 if TYPE_CHECKING:
@@ -146,10 +147,7 @@ class RuntimeEngine:
         Raises:
             ValueError: Wrong dtype or shape.
         """
-        expected = (*self.input_hw, 3)
-        if images_rgb.dtype != np.uint8 or images_rgb.ndim != 4 or images_rgb.shape[1:] != expected:
-            raise ValueError(f"expected uint8 images [B, {expected[0]}, {expected[1]}, 3], got {images_rgb.shape}")
-        xy, likelihood = self._run(np.ascontiguousarray(images_rgb))
+        xy, likelihood = self._run(resized_batch(images_rgb, self.input_hw))
         return np.asarray(xy, dtype=np.float64), np.asarray(likelihood, dtype=np.float64)
 
 

@@ -64,6 +64,22 @@ class BatchPredictor(Protocol):
         ...
 
 
+def resized_batch(images_rgb: np.ndarray, input_hw: tuple[int, int]) -> np.ndarray:
+    """Check a :meth:`BatchPredictor.predict_resized` input; returns it C-contiguous.
+
+    Args:
+        images_rgb: Should be uint8 ``[B, height, width, 3]`` RGB with ``(height, width) == input_hw``.
+        input_hw: The model's input ``(height, width)``.
+
+    Raises:
+        ValueError: Wrong dtype or shape.
+    """
+    expected = (*input_hw, 3)
+    if images_rgb.dtype != np.uint8 or images_rgb.ndim != 4 or images_rgb.shape[1:] != expected:
+        raise ValueError(f"expected uint8 images [B, {expected[0]}, {expected[1]}, 3], got {images_rgb.shape}")
+    return np.ascontiguousarray(images_rgb)
+
+
 @dataclass(frozen=True)
 class StreamStats:
     """What one streamed video took.

@@ -21,7 +21,7 @@ import torch
 
 from pose_core.data.preprocess import IMAGENET_MEAN, IMAGENET_STD, resize_frame, scale_keypoints
 from pose_core.errors import RunError
-from pose_core.inference.pipeline import DEFAULT_BATCH_SIZE, stream_video_predictions
+from pose_core.inference.pipeline import DEFAULT_BATCH_SIZE, resized_batch, stream_video_predictions
 from pose_core.runs.layout import CHECKPOINTS_GLOB, CONFIG_FILENAME, find_best_checkpoint
 
 if TYPE_CHECKING:
@@ -238,12 +238,10 @@ class Predictor:
         Raises:
             ValueError: Wrong dtype or shape.
         """
-        expected = (*self.input_hw, 3)
-        if images_rgb.dtype != np.uint8 or images_rgb.ndim != 4 or images_rgb.shape[1:] != expected:
-            raise ValueError(f"expected uint8 images [B, {expected[0]}, {expected[1]}, 3], got {images_rgb.shape}")
+        batch = resized_batch(images_rgb, self.input_hw)
         with torch.inference_mode():
             # NHWC memory viewed as NCHW is exactly channels_last: no copy before the float cast.
-            images = torch.from_numpy(np.ascontiguousarray(images_rgb)).to(self.device).permute(0, 3, 1, 2)
+            images = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2)
             images = images.to(torch.float32).mul_(self._scale).add_(self._bias)
             xy, likelihood = self.model.predict(images.contiguous(memory_format=torch.channels_last))
         return xy.double().cpu().numpy(), likelihood.double().cpu().numpy()

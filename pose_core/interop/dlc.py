@@ -25,22 +25,17 @@ re-exported here with the rest of the reading API.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from pose_core.cli_support import OneLineArgumentParser, run_command
-from pose_core.data.labels import image_file, write_labels
-from pose_core.errors import DataError, PoseDeskError
+from pose_core.data.labels import image_file
+from pose_core.errors import DataError
 from pose_core.interop.dlc_project import (
-    CONFIG_FILENAME,
-    VIDEOS_DIRNAME,
     DlcConfig,
     DlcProject,
     dlc_videos,
@@ -48,6 +43,19 @@ from pose_core.interop.dlc_project import (
     read_dlc_config,
     read_dlc_labels,
     read_dlc_project,
+)
+from pose_core.interop.project_writer import (
+    CONFIG_FILENAME,
+    ProgressCallback,
+    model_name,
+    new_project_folder,
+    print_progress,
+    print_written,
+    readable_videos,
+    videos_record,
+    write_import_record,
+    write_project_config,
+    write_project_files,
 )
 
 if TYPE_CHECKING:
@@ -67,10 +75,7 @@ __all__ = [
 ]
 
 IMPORT_RECORD_FILENAME = "dlc_import.yaml"
-LABELS_FILENAME = "CollectedData.csv"
 PROG = "posedesk import-dlc"
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 # ----------------------------------------------------------------------------- writing the project
@@ -110,60 +115,36 @@ def write_posedesk_project(
     dlc: DlcProject, dest_dir: Path, *, copy_videos: bool = False, progress: ProgressCallback | None = None
 ) -> Project:
     """Write the PoseDesk project of a read DeepLabCut project (see :func:`import_dlc_project`)."""
-    from pose_core.project import check_new_project_folder, write_new_project
+    from pose_core.project import write_new_project
 
-    dest_dir = Path(dest_dir).expanduser().absolute()
-    dest = check_new_project_folder(dest_dir.name, dest_dir.parent)
+    dest = new_project_folder(dest_dir)
     if dest.resolve().is_relative_to(dlc.root.resolve()):
         raise DataError(
             f"{dest} is inside the DeepLabCut project {dlc.root}; choose a destination outside it (the DeepLabCut "
             "folder is never written to).",
             path=str(dest),
         )
-    videos, notes = _readable_videos(dlc.videos)
+    videos, notes = readable_videos(dlc.videos)
     dlc.notes.extend(notes)
     return write_new_project(dest, lambda tmp: _write_files(tmp, dlc, videos, copy_videos, progress))
-
-
-def _readable_videos(videos: list[Path]) -> tuple[list[Path], list[str]]:
-    """The videos that open; a note for each that does not (it is left out, not fatal)."""
-    from pose_core.video.reader import probe_video
-
-    good: list[Path] = []
-    notes: list[str] = []
-    for video in videos:
-        try:
-            probe_video(video)
-        except PoseDeskError as exc:
-            notes.append(f"Left out video {video}: {exc}")
-            continue
-        good.append(video)
-    return good, notes
 
 
 def _write_files(
     root: Path, dlc: DlcProject, videos: list[Path], copy_videos: bool, progress: ProgressCallback | None
 ) -> None:
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    images = dlc.labels.image_paths
-    total = len(images) + len(videos) + 1
-    for done, image in enumerate(images):
+    def write_image(_index: int, image: str, root: Path) -> None:
         target = image_file(root, image)
         target.parent.mkdir(parents=True, exist_ok=True)
         _copy_source_image(image_file(dlc.root, image), target)
-        if progress is not None:
-            progress(done + 1, total, f"Copying {image}")
-    write_labels(dlc.labels, root / LABELS_FILENAME)
-    (root / VIDEOS_DIRNAME).mkdir()
-    for done, video in enumerate(videos):
-        _copy_or_link_video(video, root / VIDEOS_DIRNAME / video.name, copy_videos)
-        if progress is not None:
-            progress(len(images) + done + 1, total, f"{'Copying' if copy_videos else 'Linking'} {video.name}")
-    _write_config(root / CONFIG_FILENAME, dlc)
-    _write_record(root / IMPORT_RECORD_FILENAME, dlc, videos, copy_videos)
-    if progress is not None:
-        progress(total, total, "Project written")
+
+    def write_metadata(root: Path) -> None:
+        _write_config(root / CONFIG_FILENAME, dlc)
+        _write_record(root / IMPORT_RECORD_FILENAME, dlc, videos, copy_videos)
+
+    write_project_files(
+        root, dlc.labels, write_image, videos,
+        copy_videos=copy_videos, image_verb="Copying", write_metadata=write_metadata, progress=progress,
+    )  # fmt: skip
 
 
 def _copy_source_image(src: Path, dst: Path) -> None:
@@ -184,51 +165,16 @@ def _copy_source_image(src: Path, dst: Path) -> None:
     shutil.copy2(src, dst)
 
 
-def _copy_or_link_video(src: Path, dst: Path, copy: bool) -> None:
-    if copy:
-        shutil.copy2(src, dst)
-        return
-    try:
-        dst.symlink_to(src.resolve())
-    except OSError as exc:
-        raise DataError(
-            f"Cannot link {dst} to {src} ({exc.strerror or exc}); this file system has no symlinks: import again "
-            "with --copy-videos.",
-            path=str(dst),
-        ) from exc
-
-
-def _model_name(task: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", task).strip("._")
-    return name or "posedesk"
-
-
 def _write_config(path: Path, dlc: DlcProject) -> None:
     """Write the project's PoseDesk config (project-specific keys only) and check that it validates."""
-    from pose_core.config.io import load_config
-    from pose_core.io.atomic import atomic_write_text
-
-    config = {
-        "data": {
-            "data_dir": ".",
-            "video_dir": VIDEOS_DIRNAME,
-            "csv_file": LABELS_FILENAME,
-            "num_keypoints": len(dlc.config.bodyparts),
-            "keypoint_names": list(dlc.config.bodyparts),
-        },
-        "model": {"model_name": _model_name(dlc.config.task)},
-    }
     header = (
         f"# PoseDesk project imported from the DeepLabCut project {dlc.root} by posedesk import-dlc.\n"
         f"# Skeleton, scorers and video crops are in {IMPORT_RECORD_FILENAME}; every key not listed has its default.\n"
     )
-    atomic_write_text(path, header + yaml.safe_dump(config, sort_keys=False, default_flow_style=None))
-    load_config(path)  # raises ConfigError if the written config does not validate
+    write_project_config(path, dlc.config.bodyparts, model_name(dlc.config.task), header)
 
 
 def _write_record(path: Path, dlc: DlcProject, videos: list[Path], copy_videos: bool) -> None:
-    from pose_core.io.atomic import atomic_write_text
-
     crops = {
         Path(k.replace("\\", "/")).name: v.get("crop") for k, v in dlc.config.video_sets.items() if isinstance(v, dict)
     }
@@ -244,12 +190,12 @@ def _write_record(path: Path, dlc: DlcProject, videos: list[Path], copy_videos: 
             for f in dlc.label_files
         },
         "images": "copied",
-        "videos": {v.name: {"source": str(v), "copied" if copy_videos else "linked": True} for v in videos},
+        "videos": videos_record(videos, copy_videos),
         "video_crops": {name: crop for name, crop in crops.items() if crop is not None},
         "notes": list(dlc.notes),
     }
     header = "# What posedesk import-dlc imported (for reference; PoseDesk does not read this file to train).\n"
-    atomic_write_text(path, header + yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    write_import_record(path, header, record)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -282,11 +228,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_progress(done: int, total: int, message: str) -> None:
-    if done == total or done % 200 == 0:
-        print(f"  {done}/{total} {message}", flush=True)
-
-
 def run_import(argv: Sequence[str]) -> int:
     """Run ``posedesk import-dlc``; returns the exit status (user errors raise)."""
     args = build_parser().parse_args(list(argv))
@@ -294,13 +235,11 @@ def run_import(argv: Sequence[str]) -> int:
     folders = ", ".join(f"{f.folder.name} ({f.scorer}, {f.path.suffix[1:]})" for f in dlc.label_files)
     print(f"DeepLabCut project {dlc.root}: {dlc.labels.n_frames} labelled frames, {len(dlc.config.bodyparts)} "
           f"bodyparts, folders {folders}", flush=True)  # fmt: skip
-    project = write_posedesk_project(dlc, args.dest_dir, copy_videos=args.copy_videos, progress=_print_progress)
-    how = "copied" if args.copy_videos else "linked (use --copy-videos to copy them)"
-    print(f"Wrote {project.root}: CollectedData.csv, {project.n_labeled_frames} images copied, "
-          f"{len(project.videos)} videos {how}, config.yaml, {IMPORT_RECORD_FILENAME}", flush=True)  # fmt: skip
-    for note in dlc.notes:
-        print(f"note: {note}", flush=True)
-    print(f"Train it: pose-train --config-path {project.root}", flush=True)
+    project = write_posedesk_project(dlc, args.dest_dir, copy_videos=args.copy_videos, progress=print_progress)
+    print_written(
+        project, images="images copied", copy_videos=args.copy_videos, record_filename=IMPORT_RECORD_FILENAME,
+        notes=dlc.notes,
+    )  # fmt: skip
     return 0
 
 

@@ -28,33 +28,40 @@ import argparse
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 
 from pose_core.cli_support import OneLineArgumentParser, run_command
-from pose_core.data.labels import LabelSet, write_labels
-from pose_core.errors import DataError, PoseDeskError
+from pose_core.data.labels import LabelSet
+from pose_core.errors import DataError
+from pose_core.interop.project_writer import (
+    CONFIG_FILENAME,
+    ProgressCallback,
+    model_name,
+    new_project_folder,
+    print_progress,
+    print_written,
+    readable_videos,
+    videos_record,
+    write_import_record,
+    write_project_config,
+    write_project_files,
+)
 
 if TYPE_CHECKING:
     from pose_core.project import Project
 
 IMPORT_RECORD_FILENAME = "sleap_import.yaml"
-LABELS_FILENAME = "CollectedData.csv"
-CONFIG_FILENAME = "config.yaml"
-VIDEOS_DIRNAME = "videos"
 LABELED_DATA_DIRNAME = "labeled-data"
 SLP_SUFFIX = ".slp"
 PROG = "posedesk import-sleap"
 INSTALL_HINT = "pip install 'posedesk[formats]' (installs sleap-io, pynwb and ndx-pose)"
 _MAX_LISTED = 5
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 class EmbeddedFramesOffer(DataError):
@@ -403,31 +410,12 @@ def write_sleap_project(
     Raises:
         DataError: Bad destination, an unreadable frame, or a write failure.
     """
-    from pose_core.project import check_new_project_folder, write_new_project
+    from pose_core.project import write_new_project
 
-    dest_dir = Path(dest_dir).expanduser().absolute()
-    dest = check_new_project_folder(dest_dir.name, dest_dir.parent)
-    videos, notes = _readable_videos(sleap.linked_videos() if videos is None else [Path(v) for v in videos])
+    dest = new_project_folder(dest_dir)
+    videos, notes = readable_videos(sleap.linked_videos() if videos is None else [Path(v) for v in videos])
     sleap.notes.extend(notes)
     return write_new_project(dest, lambda tmp: _write_files(tmp, sleap, videos, copy_videos, progress))
-
-
-def _readable_videos(videos: list[Path]) -> tuple[list[Path], list[str]]:
-    """The videos PoseDesk can open (each file name once); a note for each left out."""
-    from pose_core.video.reader import probe_video
-
-    good: dict[str, Path] = {}
-    notes = []
-    for video in videos:
-        if video.name in good:
-            continue
-        try:
-            probe_video(video)
-        except PoseDeskError as exc:
-            notes.append(f"Left out video {video}: {exc}")
-            continue
-        good[video.name] = video
-    return list(good.values()), notes
 
 
 def _write_frame(sleap: SleapProject, frame: SleapFrame, target: Path) -> None:
@@ -458,66 +446,30 @@ def _write_frame(sleap: SleapProject, frame: SleapFrame, target: Path) -> None:
 def _write_files(
     root: Path, sleap: SleapProject, videos: list[Path], copy_videos: bool, progress: ProgressCallback | None
 ) -> None:
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    labels = sleap.label_set()
-    total = len(sleap.frames) + len(videos) + 1
-    for done, (frame, image) in enumerate(zip(sleap.frames, labels.image_paths, strict=True)):
-        _write_frame(sleap, frame, root / image)
-        if progress is not None:
-            progress(done + 1, total, f"Writing {image}")
-    write_labels(labels, root / LABELS_FILENAME)
-    (root / VIDEOS_DIRNAME).mkdir()
-    for done, video in enumerate(videos):
-        _copy_or_link_video(video, root / VIDEOS_DIRNAME / video.name, copy_videos)
-        if progress is not None:
-            progress(len(sleap.frames) + done + 1, total, f"{'Copying' if copy_videos else 'Linking'} {video.name}")
-    _write_config(root / CONFIG_FILENAME, sleap)
-    _write_record(root / IMPORT_RECORD_FILENAME, sleap, videos, copy_videos)
-    if progress is not None:
-        progress(total, total, "Project written")
+    def write_image(index: int, image: str, root: Path) -> None:
+        _write_frame(sleap, sleap.frames[index], root / image)
 
+    def write_metadata(root: Path) -> None:
+        _write_config(root / CONFIG_FILENAME, sleap)
+        _write_record(root / IMPORT_RECORD_FILENAME, sleap, videos, copy_videos)
 
-def _copy_or_link_video(src: Path, dst: Path, copy: bool) -> None:
-    if copy:
-        shutil.copy2(src, dst)
-        return
-    try:
-        dst.symlink_to(src.resolve())
-    except OSError as exc:
-        raise DataError(
-            f"Cannot link {dst} to {src} ({exc.strerror or exc}); this file system has no symlinks: import again "
-            "with --copy-videos.",
-            path=str(dst),
-        ) from exc
+    write_project_files(
+        root, sleap.label_set(), write_image, videos,
+        copy_videos=copy_videos, image_verb="Writing", write_metadata=write_metadata, progress=progress,
+    )  # fmt: skip
 
 
 def _write_config(path: Path, sleap: SleapProject) -> None:
     """Write the project's config (project-specific keys only) and check that it validates."""
-    from pose_core.config.io import atomic_write_text, load_config
-
-    model_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", sleap.path.name.split(".")[0]).strip("._") or "posedesk"
-    config = {
-        "data": {
-            "data_dir": ".",
-            "video_dir": VIDEOS_DIRNAME,
-            "csv_file": LABELS_FILENAME,
-            "num_keypoints": len(sleap.keypoint_names),
-            "keypoint_names": list(sleap.keypoint_names),
-        },
-        "model": {"model_name": model_name},
-    }
     header = (
         f"# PoseDesk project imported from the SLEAP file {sleap.path} by posedesk import-sleap.\n"
         f"# The skeleton's edges and the source videos are in {IMPORT_RECORD_FILENAME}; other keys have their default.\n"
     )
-    atomic_write_text(path, header + yaml.safe_dump(config, sort_keys=False, default_flow_style=None))
-    load_config(path)  # raises ConfigError if the written config does not validate
+    write_project_config(path, sleap.keypoint_names, model_name(sleap.path.name.split(".")[0]), header)
 
 
 def _write_record(path: Path, sleap: SleapProject, videos: list[Path], copy_videos: bool) -> None:
     from pose_core import __version__
-    from pose_core.config.io import atomic_write_text
 
     counts: dict[str, int] = {}
     for frame in sleap.frames:
@@ -534,11 +486,11 @@ def _write_record(path: Path, sleap: SleapProject, videos: list[Path], copy_vide
             "predicted": sum(f.predicted for f in sleap.frames),
             "per_video": counts,
         },  # fmt: skip
-        "videos": {v.name: {"source": str(v), "copied" if copy_videos else "linked": True} for v in videos},
+        "videos": videos_record(videos, copy_videos),
         "notes": list(sleap.notes),
     }
     header = "# What posedesk import-sleap imported (for reference; skeleton is used by NWB export).\n"
-    atomic_write_text(path, header + yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    write_import_record(path, header, record)
 
 
 # ----------------------------------------------------------------------------- the window's wizard
@@ -627,11 +579,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_progress(done: int, total: int, message: str) -> None:
-    if done == total or done % 200 == 0:
-        print(f"  {done}/{total} {message}", flush=True)
-
-
 def run_import(argv: Sequence[str]) -> int:
     """Run ``posedesk import-sleap``; returns the exit status (user errors raise)."""
     args = build_parser().parse_args(list(argv))
@@ -641,13 +588,11 @@ def run_import(argv: Sequence[str]) -> int:
     )  # fmt: skip
     print(f"SLEAP file {sleap.path}: {len(sleap.frames)} labelled frames, {len(sleap.keypoint_names)} keypoints, "
           f"{len(sleap.edges)} skeleton edges, {len(sleap.videos)} video(s)", flush=True)  # fmt: skip
-    project = write_sleap_project(sleap, args.dest_dir, copy_videos=args.copy_videos, progress=_print_progress)
-    how = "copied" if args.copy_videos else "linked (use --copy-videos to copy them)"
-    print(f"Wrote {project.root}: CollectedData.csv, {project.n_labeled_frames} frames, "
-          f"{len(project.videos)} videos {how}, config.yaml, {IMPORT_RECORD_FILENAME}", flush=True)  # fmt: skip
-    for note in sleap.notes:
-        print(f"note: {note}", flush=True)
-    print(f"Train it: pose-train --config-path {project.root}", flush=True)
+    project = write_sleap_project(sleap, args.dest_dir, copy_videos=args.copy_videos, progress=print_progress)
+    print_written(
+        project, images="frames", copy_videos=args.copy_videos, record_filename=IMPORT_RECORD_FILENAME,
+        notes=sleap.notes,
+    )  # fmt: skip
     return 0
 
 

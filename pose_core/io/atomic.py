@@ -102,7 +102,7 @@ def _remove_quietly(path: Path) -> None:
 
 
 def _fsync_file(path: Path) -> None:
-    """Flush the file's data to disk so the rename cannot expose an empty file after a crash."""
+    """Flush the file's data (or a folder's entries) to disk so the rename cannot expose an empty file after a crash."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -113,11 +113,7 @@ def _fsync_file(path: Path) -> None:
 def _fsync_dir(folder: Path) -> None:
     """Flush the folder entry (the rename) to disk; best effort (not every filesystem allows it)."""
     with suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_file(folder)
 
 
 def write_target(path: Path) -> Path:

@@ -685,12 +685,19 @@ class ConfigEditorPane(QWidget):
 
     # ------------------------------------------------------------------ save, revert, presets
 
-    def _on_save_clicked(self) -> None:
+    def _document_to_save(self) -> ConfigDocument | None:
+        """The document when it has valid unsaved edits; else None (invalid edits show why)."""
         doc = self.document
         if doc is None or not doc.is_dirty:
-            return
+            return None
         if not self.is_valid():
             self._show_status()
+            return None
+        return doc
+
+    def _on_save_clicked(self) -> None:
+        doc = self._document_to_save()
+        if doc is None:
             return
         intro = f"These changes will be written to {doc.path}:"
         if confirm_diff(self, "Save the config?", intro, doc.diff(), "Save"):
@@ -698,13 +705,9 @@ class ConfigEditorPane(QWidget):
 
     def _on_state_config_save_requested(self) -> None:
         """Save without the diff dialog (Train asked "Save and train"); invalid edits stay unsaved and say why."""
-        doc = self.document
-        if doc is None or not doc.is_dirty:
-            return
-        if not self.is_valid():
-            self._show_status()
-            return
-        self._write(doc)
+        doc = self._document_to_save()
+        if doc is not None:
+            self._write(doc)
 
     def _write(self, doc: ConfigDocument) -> None:
         try:

@@ -18,8 +18,12 @@ from pose_core.errors import DataError
 from pose_gui.workers.frame_loader import FrameLoader
 
 
-def read_image_rgb(path: Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (grey images as RGB).
+def read_image_rgb(path: Path, *, fix: str = "restore it (or remove its row from the labels)") -> np.ndarray:
+    """Read an image file as RGB uint8 (grey images as RGB); call it in a worker thread.
+
+    Args:
+        path: The image file.
+        fix: What the user can do when it cannot be read (ends the error message).
 
     Raises:
         DataError: The file is missing or not an image.
@@ -28,9 +32,7 @@ def read_image_rgb(path: Path) -> np.ndarray:
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise DataError(
-            f"Image {path} is missing or not an image: restore it (or remove its row from the labels).", path=str(path)
-        )
+        raise DataError(f"Image {path} is missing or not an image: {fix}.", path=str(path))
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -58,6 +60,9 @@ class ImageFileLoader(FrameLoader):
         with self._condition:
             self._n_frames = len(self._paths)
         self._serve(None)  # type: ignore[arg-type]
+
+    def _preview(self, reader: object, request_id: int, frame_idx: int) -> None:
+        """No approximate preview: image files have no keyframes (and there is no video reader)."""
 
     def _frame(self, reader: object, frame_idx: int) -> np.ndarray:
         with self._condition:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from pose_gui.models.predictions import LabeledErrors, load_labeled_errors
 from pose_gui.style import ERROR_COLOR, keypoint_colors
 from pose_gui.views.review.viewer import FrameView, OverlayOptions
+from pose_gui.workers.image_loader import read_image_rgb
 from pose_gui.workers.latest import LatestRunner
 
 if TYPE_CHECKING:
@@ -38,22 +39,13 @@ SPLIT_STYLE = {"train": ("#1e88e5", "o", -0.25), "validation": ("#fb8c00", "t", 
 _OTHER_STYLE = ("#757575", "d", 0.0)
 
 
-def read_image_rgb(path: Path) -> np.ndarray:
-    """Read an image file as RGB uint8 (runs in a worker thread).
+def _read_labeled_image(path: Path) -> np.ndarray:
+    """Read a labelled frame's image as RGB uint8 (runs in a worker thread).
 
     Raises:
         DataError: The file is missing or not an image.
     """
-    import cv2
-
-    from pose_core.errors import DataError
-
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError(
-            f"Image {path} is missing or not an image: restore it from the project's labelled data.", path=str(path)
-        )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return read_image_rgb(path, fix="restore it from the project's labelled data")
 
 
 class LabeledFramesView(QWidget):
@@ -257,7 +249,7 @@ class LabeledFramesView(QWidget):
             return
         self.current_row = row
         self._tasks.run(
-            "image", read_image_rgb, self.errors.image_files[row],
+            "image", _read_labeled_image, self.errors.image_files[row],
             on_success=lambda image: self._on_image_loaded(row, image), on_error=self._on_image_failed,
         )  # fmt: skip
 
