@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 pytest.importorskip("sleap_io", reason="sleap-io is not installed (pip install 'posedesk[formats]')")
 
-from pose_gui import actions  # noqa: E402
+from pose_gui import dialogs  # noqa: E402
 from pose_gui.main_window import PANES, MainWindow  # noqa: E402
 from pose_gui.models.state import AppState  # noqa: E402
 from tests.core.sleap_fixture import MIRROR_MOUSE_DIR, SleapFixture, make_sleap_project  # noqa: E402
@@ -74,7 +74,7 @@ def test_new_project_from_a_slp_file_then_export_nwb(
     assert (root / "sleap_import.yaml").is_file() and (root / "videos" / "test_vid.mp4").is_symlink()
 
     target = tmp_path / "export.nwb"
-    monkeypatch.setattr(actions, "ask_save_file", lambda *args: target)
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *args: target)
     action = window.actions_by_id["file.export_nwb"]
     assert action.isEnabled()
     action.trigger()
