@@ -84,9 +84,8 @@ def test_add_frames_uniform_never_takes_a_frame_near_a_queued_one(
 ) -> None:
     pane = _label_pane(qtbot, window)
     video = _video(example_project)
-    task = pane.queue_frames(video, [15], "")
-    assert task is not None
-    qtbot.waitUntil(lambda: task.isFinished(), timeout=10000)
+    with qtbot.waitSignal(pane.frames_queued, timeout=10000):  # frame 15 queued (its signal handled) first
+        assert pane.queue_frames(video, [15], "") is not None
     with qtbot.waitSignal(pane.frames_queued, timeout=15000) as blocker:
         assert pane.add_frames(video, 4, "uniform") is not None
     chosen = [parse_frame_image_path(p)[1] for p in blocker.args[0]]  # type: ignore[index]
