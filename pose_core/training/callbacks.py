@@ -22,6 +22,7 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from pose_core.events import EventWriter
 from pose_core.io.atomic import atomic_write_path
+from pose_core.runs.layout import LAST_CHECKPOINT_FILENAME
 
 PROGRESS_INTERVAL_S = 0.5
 
@@ -216,7 +217,7 @@ class StopFileCallback(pl.Callback):
         trainer.fit_loop.epoch_loop.min_steps = 0
         folder = getattr(trainer.checkpoint_callback, "dirpath", None)
         if folder:
-            self.checkpoint = Path(folder) / "last.ckpt"
+            self.checkpoint = Path(folder) / LAST_CHECKPOINT_FILENAME
             trainer.save_checkpoint(str(self.checkpoint))
 
 

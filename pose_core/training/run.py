@@ -549,7 +549,7 @@ def _evaluate(
     writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
     best_module = load_module(result.best_checkpoint, map_location=device)
     result.summary = evaluate_labeled_frames(best_module, datamodule, labels, result.run_dir, fits)
-    if cfg.eval.predict_vids_after_training and result.status != "stopped":
+    if cfg.eval.predict_vids_after_training and result.status != RunStatus.STOPPED:
         predict_videos(cfg, result.run_dir, result.best_checkpoint, writer, fits)
 
 

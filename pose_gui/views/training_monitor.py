@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.errors import DataError
+from pose_core.runs.status import RunStatus
 from pose_gui import dialogs
 from pose_gui.models.loss_history import LossHistory, RunRow, format_duration, scan_runs
 from pose_gui.sessions.training import TrainingSession, run_name
@@ -69,6 +70,11 @@ if TYPE_CHECKING:
 MAX_LOG_LINES = 5000
 HOVER_HINT = "Hover over a plot to read its values"
 SKIPPED_PREFIXES = ("Skipping", "Video predictions stopped")  # after-training video messages worth keeping
+RESUMABLE_STATUSES = (
+    RunStatus.FINISHED,
+    RunStatus.STOPPED,
+    RunStatus.KILLED,
+)  # runs that may have a checkpoint to continue
 SAVE_AND_TRAIN = "Save and train"
 TRAIN_SAVED = "Train the saved config"
 KILL_TIP = "End the training process and its children at once (asks first)"
@@ -444,7 +450,7 @@ class TrainingMonitorPane(QWidget):
             self.progress_bar.setFormat("")
             return
         p = history.progress
-        where = _position(p, with_step=status != "finished" and bool(p.steps_per_epoch))
+        where = _position(p, with_step=status != RunStatus.FINISHED and bool(p.steps_per_epoch))
         self.progress_bar.setFormat(f"{status.capitalize()} at {where}")
 
     def _on_session_log_received(self, text: str) -> None:
@@ -463,7 +469,7 @@ class TrainingMonitorPane(QWidget):
         job = self.session.job
         name = run_name(job.run_dir) if job is not None else ""
         self.set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
-        if status == "finished":
+        if status == RunStatus.FINISHED:
             self.progress_bar.setValue(self.progress_bar.maximum())
         self._show_where_it_ended(status)
         self._redraw_live()
@@ -514,7 +520,7 @@ class TrainingMonitorPane(QWidget):
             )
         self.plots.set_runs([(run_name(run_dir), history)])
         busy = self.session.is_busy()
-        if history.status == "failed" and not busy:
+        if history.status == RunStatus.FAILED and not busy:
             self.failure_box.show_failure(
                 TrainingFailure(history.error, history.traceback, None, read_log_tail(run_dir))
             )
@@ -661,12 +667,12 @@ class TrainingMonitorPane(QWidget):
         row = self._row(run_dir)
         if row is None:
             return False, "Reading the run…"
-        if row.status not in ("finished", "stopped", "killed"):
+        if row.status not in RESUMABLE_STATUSES:
             return False, f"A {row.status} run cannot be resumed; start a new run instead"
         if not row.has_checkpoint:
             return False, "This run saved no checkpoint (it never finished an epoch); start a new run instead"
         p = row.history.progress
-        if row.status != "finished" and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
+        if row.status != RunStatus.FINISHED and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
             return True, (
                 f"Continue the selected run from its last checkpoint. It stopped in epoch {p.epoch + 1} at step "
                 f"{p.step}/{p.steps_per_epoch}: the resumed run starts after the epoch of that checkpoint, so the "

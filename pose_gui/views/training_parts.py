@@ -121,7 +121,7 @@ def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Calla
         for col, text in enumerate(values):
             item = QTableWidgetItem(text)
             item.setToolTip(
-                f"{row.path}\nTrained with {row.path / 'config.yaml'} (the config as saved when it started)"
+                f"{row.path}\nTrained with {RunLayout(row.path).config} (the config as saved when it started)"
             )
             if col == 1:
                 item.setForeground(QColor(ROW_STATUS_COLORS.get(status, "#000000")))
