@@ -506,6 +506,8 @@ def _train(
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
         warnings.filterwarnings("ignore", ".*IterableDataset. has .__len__. defined.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
+        # resuming a stopped epoch trains its remaining steps on a new shuffle (documented at StopFileCallback)
+        warnings.filterwarnings("ignore", ".*resuming from a checkpoint that ended before the epoch ended.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     status = RunStatus.STOPPED if parts.stop.stop_requested else RunStatus.FINISHED
     last = find_last_checkpoint(run_dir) if trainer.is_global_zero else None

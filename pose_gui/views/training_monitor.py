@@ -672,11 +672,17 @@ class TrainingMonitorPane(QWidget):
         if not row.has_checkpoint:
             return False, "This run saved no checkpoint (it never finished an epoch); start a new run instead"
         p = row.history.progress
-        if row.status != RunStatus.FINISHED and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
+        if row.status == RunStatus.KILLED and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
+            return True, (
+                f"Continue the selected run from its last checkpoint. It was killed in epoch {p.epoch + 1} at step "
+                f"{p.step}/{p.steps_per_epoch}, after its last checkpoint (saved when epoch {p.epoch} ended): the "
+                f"resumed run trains epoch {p.epoch + 1} again from its start."
+            )
+        if row.status == RunStatus.STOPPED and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
             return True, (
                 f"Continue the selected run from its last checkpoint. It stopped in epoch {p.epoch + 1} at step "
-                f"{p.step}/{p.steps_per_epoch}: the resumed run starts after the epoch of that checkpoint, so the "
-                "rest of the interrupted epoch is not trained again."
+                f"{p.step}/{p.steps_per_epoch}: the resumed run first trains the remaining "
+                f"{p.steps_per_epoch - p.step} steps of that epoch (on a new shuffle of the frames), then the next epochs."
             )
         return True, "Continue the selected run (same folder, its curves continue) from its last checkpoint"
 
