@@ -97,7 +97,7 @@ class EventCallback(pl.Callback):
             self._rate_images += n
             self.images_per_s = self._rate_images / max(now - self._rate_start_s, 1e-9)
         steps = int(trainer.num_training_batches) if trainer.num_training_batches != float("inf") else 0
-        last = batch_idx + 1 >= steps
+        last = batch_idx + 1 >= steps or trainer.should_stop  # where a stop ends the epoch is always written
         if (
             self.writer is not None
             and trainer.is_global_zero

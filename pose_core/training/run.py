@@ -274,7 +274,8 @@ def build_trainer(
     )
     stop = StopFileCallback(run_dir / STOP_FILENAME)
     events = EventCallback(None)
-    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), events, stop]
+    # the stop decides before the events are written, so the stopping step's progress is always in them
+    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), stop, events]
     if t.ckpt_every_n_epochs:
         callbacks.append(
             ModelCheckpoint(

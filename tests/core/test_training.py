@@ -144,11 +144,14 @@ def test_resume_after_a_mid_epoch_stop_trains_the_rest_of_that_epoch(
         original(self, trainer, pl_module, outputs, batch, batch_idx)
 
     monkeypatch.setattr(StopFileCallback, "on_train_batch_end", stop_at_step)
+    monkeypatch.setattr("pose_core.training.callbacks.PROGRESS_INTERVAL_S", 1e9)  # progress only where it must be
     args = ("training.train_batch_size=4",)  # 12 training frames: 3 steps an epoch
     assert train_main(train_args(tiny_project, run_dir, *args)) == 0
     assert steps_seen == [(0, 0), (0, 1), (0, 2), (1, 0)]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "stopped" and summary["epochs_completed"] == 1
+    last_progress = [e for e in read_events(run_dir / "events.jsonl") if e.kind == "progress"][-1]
+    assert (last_progress.data["epoch"], last_progress.data["step"]) == (1, 1)  # what the Resume tooltip reads
     steps_seen.clear()
     stop_at_global_step = -1
     assert train_main(train_args(tiny_project, run_dir, *args, f"training.resume_from={run_dir}")) == 0
