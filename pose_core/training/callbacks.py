@@ -183,6 +183,7 @@ class StopFileCallback(pl.Callback):
         self._pending_signal = False
         self.stopped_by: str | None = None
         self.checkpoint: Path | None = None
+        self._mid_epoch = False
         self.epochs_completed: int | None = None
 
     def _sigterm_seen(self, trainer: pl.Trainer) -> bool:
@@ -204,6 +205,7 @@ class StopFileCallback(pl.Callback):
             steps = trainer.num_training_batches
             finished_epoch = isinstance(steps, int) and batch_idx + 1 >= steps
             self.epochs_completed = int(trainer.current_epoch) + int(finished_epoch)
+            self._mid_epoch = not finished_epoch
             self._stop(trainer, "SIGTERM" if by_signal else "STOP file")
 
     def on_validation_batch_end(
@@ -240,12 +242,21 @@ class StopFileCallback(pl.Callback):
             trainer.save_checkpoint(str(Path(folder) / STOP_CHECKPOINT_FILENAME))
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Moves the checkpoint saved at the stopping step over ``last.ckpt`` (written since, at a false epoch end)."""
+        """Moves the checkpoint saved at a mid-epoch stopping step over ``last.ckpt`` (written since, at a false epoch end).
+
+        A stop at an epoch's last step keeps Lightning's own epoch-end ``last.ckpt`` (that epoch did
+        end, and its validation is in it), unless Lightning wrote none after the stop.
+        """
         if self.checkpoint is None or not trainer.is_global_zero:
             return
         at_stop = self.checkpoint.with_name(STOP_CHECKPOINT_FILENAME)
-        if at_stop.is_file():
+        if not at_stop.is_file():
+            return
+        lightning_wrote_since = self.checkpoint.is_file() and self.checkpoint.stat().st_mtime >= at_stop.stat().st_mtime
+        if self._mid_epoch or not lightning_wrote_since:
             os.replace(at_stop, self.checkpoint)
+        else:
+            at_stop.unlink()
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

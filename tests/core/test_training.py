@@ -128,13 +128,24 @@ def test_stop_file_then_resume_continues_the_curves(tiny_project: Path, tmp_path
 
 
 @pytest.mark.slow
-def test_resume_after_a_mid_epoch_stop_trains_the_rest_of_that_epoch(
-    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("stop_at_global_step", "stopped_at", "resumed_steps"),
+    [
+        (4, (1, 1), [(1, 1), (1, 2)]),  # after step 1 of epoch 2: Resume trains its steps 2-3, not none of them
+        (3, (0, 3), [(1, 0), (1, 1), (1, 2)]),  # at the last step of epoch 1: that epoch ended, Resume trains epoch 2
+    ],
+)
+def test_resume_after_a_stop_trains_the_rest_of_the_stopped_epoch(
+    tiny_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stop_at_global_step: int,
+    stopped_at: tuple[int, int],
+    resumed_steps: list[tuple[int, int]],
 ) -> None:
-    """Stopped after step 1 of epoch 2 (3 steps an epoch), Resume trains steps 2-3 of epoch 2, not none of them."""
+    """A Stop at a given step (3 steps an epoch, 2 epochs), then Resume: every step is trained exactly once."""
     run_dir = tmp_path / "run"
     steps_seen: list[tuple[int, int]] = []
-    stop_at_global_step = 4
     original = StopFileCallback.on_train_batch_end
 
     def stop_at_step(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
@@ -147,15 +158,15 @@ def test_resume_after_a_mid_epoch_stop_trains_the_rest_of_that_epoch(
     monkeypatch.setattr("pose_core.training.callbacks.PROGRESS_INTERVAL_S", 1e9)  # progress only where it must be
     args = ("training.train_batch_size=4",)  # 12 training frames: 3 steps an epoch
     assert train_main(train_args(tiny_project, run_dir, *args)) == 0
-    assert steps_seen == [(0, 0), (0, 1), (0, 2), (1, 0)]
+    assert steps_seen == [(0, 0), (0, 1), (0, 2), (1, 0)][:stop_at_global_step]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "stopped" and summary["epochs_completed"] == 1
     last_progress = [e for e in read_events(run_dir / "events.jsonl") if e.kind == "progress"][-1]
-    assert (last_progress.data["epoch"], last_progress.data["step"]) == (1, 1)  # what the Resume tooltip reads
+    assert (last_progress.data["epoch"], last_progress.data["step"]) == stopped_at  # what the Resume tooltip reads
     steps_seen.clear()
     stop_at_global_step = -1
     assert train_main(train_args(tiny_project, run_dir, *args, f"training.resume_from={run_dir}")) == 0
-    assert steps_seen == [(1, 1), (1, 2)]  # the rest of the interrupted epoch, nothing skipped or repeated
+    assert steps_seen == resumed_steps  # nothing skipped or repeated
     events = read_events(run_dir / "events.jsonl")
     assert events[-1].kind == "finished" and events[-1].data["global_step"] == 2 * 3
     epoch_ends = [e for e in events if e.kind == "epoch_end"]
