@@ -17,9 +17,7 @@ from omegaconf import OmegaConf
 
 from pose_core.config.io import read_yaml_file
 from pose_core.errors import DataError, RunError
-from pose_core.runs import CONFIG_FILENAME
-
-VIDEO_PREDS_DIRNAME = "video_preds"
+from pose_core.runs import CONFIG_FILENAME, RunLayout, RunStatus
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class MemberRun:
 
     def predictions_csv(self, video: Path) -> Path:
         """Where ``pose-predict`` writes this run's predictions of ``video``."""
-        return self.run_dir / VIDEO_PREDS_DIRNAME / f"{Path(video).stem}.csv"
+        return RunLayout(self.run_dir).video_predictions(video)
 
     @property
     def name(self) -> str:
@@ -58,7 +56,7 @@ def open_member(run_dir: Path) -> MemberRun:
     run_dir = Path(run_dir)
     find_run_files(run_dir)
     status = read_run_info(run_dir).status
-    if status == "running":
+    if status == RunStatus.RUNNING:
         raise RunError(
             f"Run {run_dir} is still training (status: {status}); wait until it finishes, or stop it, "
             "before using it in an ensemble."

@@ -35,6 +35,7 @@ from pose_core.ensemble.smoothing import (
     write_variance_csv,
 )
 from pose_core.io.atomic import atomic_write_text
+from pose_core.runs.layout import RunLayout
 
 ENSEMBLE_FILENAME = "ensemble.json"
 
@@ -47,7 +48,7 @@ def split_runs_and_videos(paths: Sequence[Path]) -> tuple[list[Path], list[Path]
     """
     paths = [Path(p) for p in paths]
     n_runs = 0
-    while n_runs < len(paths) and paths[n_runs].is_dir() and (paths[n_runs] / "config.yaml").is_file():
+    while n_runs < len(paths) and paths[n_runs].is_dir() and RunLayout(paths[n_runs]).config.is_file():
         n_runs += 1
     runs, videos = paths[:n_runs], paths[n_runs:]
     if not runs:
@@ -137,8 +138,8 @@ def run_ensemble_predict(args: argparse.Namespace) -> int:
         UsageError: Fewer than two runs, or no video.
         PoseDeskError: A run unusable, still training or with other keypoints; a bad video.
     """
-    from pose_core.events import STOP_FILENAME
     from pose_core.inference import cli as predict_cli
+    from pose_core.runs.layout import STOP_FILENAME
 
     runs, video_args = split_runs_and_videos([args.run_dir, *args.videos])
     if len(runs) < 2:

@@ -22,7 +22,7 @@ from pose_core.interop.dlc_labels import (
     merge_label_files,
     scan_label_folders,
 )
-from pose_core.video.formats import is_video_file
+from pose_core.video.formats import video_files
 
 CONFIG_FILENAME = "config.yaml"
 VIDEOS_DIRNAME = "videos"
@@ -174,9 +174,7 @@ def dlc_videos(root: Path, video_sets: dict[str, Any]) -> tuple[list[Path], list
         The video files (each name once) and notes about the videos that were not found.
     """
     folder = Path(root) / VIDEOS_DIRNAME
-    videos: list[Path] = []
-    if folder.is_dir():
-        videos = sorted(p for p in folder.iterdir() if is_video_file(p) and p.is_file() and p.name[0] != ".")
+    videos = video_files(folder)  # DeepLabCut writes its labelled videos next to the videos: not listed
     names = {v.name for v in videos}
     notes = []
     for listed in video_sets:

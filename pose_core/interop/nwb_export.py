@@ -17,9 +17,9 @@ from pathlib import Path
 
 from pose_core.cli_support import OneLineArgumentParser, run_command
 from pose_core.errors import DataError
+from pose_core.runs.layout import RunLayout
 
 PROG = "posedesk export-nwb"
-VIDEO_PREDS_DIRNAME = "video_preds"
 
 
 @dataclass
@@ -45,7 +45,7 @@ def _predicted_videos(run_dir: Path, videos: Sequence[Path]) -> list[tuple[Path,
     """``(video, predictions CSV)`` for the project videos the run predicted."""
     found = []
     for video in videos:
-        csv_path = run_dir / VIDEO_PREDS_DIRNAME / f"{video.stem}.csv"
+        csv_path = RunLayout(run_dir).video_predictions(video)
         if csv_path.is_file():
             found.append((video, csv_path))
     return found

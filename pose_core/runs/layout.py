@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from pose_core.video.formats import LABELED_VIDEO_SUFFIX
+
 CONFIG_FILENAME = "config.yaml"
 EVENTS_FILENAME = "events.jsonl"
 SUMMARY_FILENAME = "summary.json"
@@ -40,6 +42,8 @@ OUTPUTS_DIRNAME = "outputs"
 LP_MODELS_DIRNAME = "models"
 """Where Lightning Pose's own scripts put model folders in a project (``models/DATE/TIME``)."""
 LAST_CHECKPOINT_FILENAME = "last.ckpt"
+STOP_CHECKPOINT_FILENAME = "last.ckpt.at-stop"
+"""The checkpoint a stop saves at its step, kept aside until training ends, then moved over ``last.ckpt``."""
 CHECKPOINTS_GLOB = f"{TB_LOGS_DIRNAME}/*/version_*/checkpoints/*.ckpt"
 """Where Lightning's checkpoints of a run are, relative to the run directory."""
 RUN_MARKERS = (EVENTS_FILENAME, SUMMARY_FILENAME, CONFIG_FILENAME)
@@ -49,7 +53,6 @@ RUN_DIR_TIME_FORMAT = ("%Y-%m-%d", "%H-%M-%S")
 
 
 TEMPORAL_NORM_SUFFIX = "_temporal_norm"
-LABELED_VIDEO_SUFFIX = "_labeled"
 
 
 def video_output_files(output_dir: Path, video_path: Path) -> tuple[Path, Path, Path]:

@@ -3,7 +3,7 @@
 - :class:`EventCallback` appends progress to ``events.jsonl``.
 - :class:`StopFileCallback` stops after the current step when ``RUN_DIR/STOP`` appears *or* the
   process gets SIGTERM (``kill``, a cluster scheduler's time limit, a logout), saving a
-  checkpoint of the interrupted epoch first so ``training.resume_from`` continues it.
+  checkpoint of the interrupted epoch first so ``training.resume_from`` trains the rest of it.
 - :class:`AtomicCheckpointIO` is Lightning's checkpoint IO plugin writing each checkpoint to a
   temporary name and renaming it, so a full disk or a kill never leaves a truncated ``.ckpt``
   under its normal name (the previous checkpoint stays intact).
@@ -24,6 +24,7 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from pose_core.errors import DataError, RunError
 from pose_core.events import EventWriter
 from pose_core.io.atomic import atomic_write_path
+from pose_core.runs.layout import LAST_CHECKPOINT_FILENAME, STOP_CHECKPOINT_FILENAME
 
 PROGRESS_INTERVAL_S = 0.5
 
@@ -71,6 +72,7 @@ class EventCallback(pl.Callback):
                 world_size=trainer.world_size,
             )  # fmt: skip
             self.writer.emit("phase", phase="first_batch", message="Preparing the first batch")
+        self.on_train_epoch_start(trainer, pl_module)  # a run resumed mid-epoch gets no epoch start
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Resets per-epoch accumulators."""
@@ -97,7 +99,7 @@ class EventCallback(pl.Callback):
             self._rate_images += n
             self.images_per_s = self._rate_images / max(now - self._rate_start_s, 1e-9)
         steps = int(trainer.num_training_batches) if trainer.num_training_batches != float("inf") else 0
-        last = batch_idx + 1 >= steps
+        last = batch_idx + 1 >= steps or trainer.should_stop  # where a stop ends the epoch is always written
         if (
             self.writer is not None
             and trainer.is_global_zero
@@ -118,8 +120,12 @@ class EventCallback(pl.Callback):
         return remaining_steps * batch / self.images_per_s
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Writes ``epoch_end`` with the epoch's mean training metrics and the validation metrics."""
-        if self.writer is None or not trainer.is_global_zero:
+        """Writes ``epoch_end`` with the epoch's mean training metrics and the validation metrics.
+
+        Not for an epoch a stop cut short: it has not ended (a resume trains its remaining steps,
+        and its ``epoch_end`` comes then).
+        """
+        if self.writer is None or not trainer.is_global_zero or _epoch_cut_short(trainer):
             return
         metrics = {k: self._sums[k] / self._counts[k] for k in self._sums if self._counts[k]}
         metrics.update(_scalar_metrics(dict(trainer.callback_metrics)))
@@ -129,6 +135,14 @@ class EventCallback(pl.Callback):
             epoch_time_s=time.perf_counter() - self._epoch_start_s, images_per_s=self.images_per_s,
             metrics=metrics,
         )  # fmt: skip
+
+
+def _epoch_cut_short(trainer: pl.Trainer) -> bool:
+    """True at the end of an epoch that a stop ended before all its training steps ran."""
+    steps = trainer.num_training_batches
+    if not isinstance(steps, int):
+        return False
+    return int(trainer.fit_loop.epoch_loop.batch_progress.current.completed) < steps
 
 
 def _learning_rates(trainer: pl.Trainer) -> dict[str, float]:
@@ -145,8 +159,13 @@ class StopFileCallback(pl.Callback):
     waiting for it). SIGTERM is Lightning's own signal handling (``trainer.received_sigterm``),
     turned from "exit at once with status 0" into the same graceful stop as the file.
 
-    When it stops, it saves ``last.ckpt`` at that step (every process: saving is collective), so
-    the checkpoint records the epoch as unfinished and a resumed run trains the rest of it.
+    When it stops, it saves a checkpoint at that step (every process: saving is collective), so
+    the checkpoint records the epoch as unfinished and a resumed run trains the rest of it (the
+    steps not yet trained, on a new shuffle of the frames). Lightning then validates and its
+    ``ModelCheckpoint`` writes ``last.ckpt`` as if the epoch had ended, which would make a resume
+    skip the rest of the epoch; so the stop's checkpoint is kept aside
+    (:data:`~pose_core.runs.layout.STOP_CHECKPOINT_FILENAME`) and moved over ``last.ckpt`` when
+    training ends (:meth:`on_fit_end`).
 
     Args:
         stop_path: The file whose existence requests the stop (``run_dir/STOP``).
@@ -154,7 +173,8 @@ class StopFileCallback(pl.Callback):
     Attributes:
         stop_requested: A stop was requested (file or signal).
         stopped_by: ``"STOP file"`` or ``"SIGTERM"`` once stopped.
-        checkpoint: The checkpoint saved at the stop (None before, or without a checkpoint folder).
+        checkpoint: ``last.ckpt``, where the checkpoint saved at the stop is once training has ended
+            (None before a stop, or without a checkpoint folder).
         epochs_completed: Whole epochs trained when it stopped (an interrupted epoch does not
             count; Lightning counts it), None before a stop.
     """
@@ -165,6 +185,7 @@ class StopFileCallback(pl.Callback):
         self._pending_signal = False
         self.stopped_by: str | None = None
         self.checkpoint: Path | None = None
+        self._mid_epoch = False
         self.epochs_completed: int | None = None
 
     def _sigterm_seen(self, trainer: pl.Trainer) -> bool:
@@ -186,6 +207,7 @@ class StopFileCallback(pl.Callback):
             steps = trainer.num_training_batches
             finished_epoch = isinstance(steps, int) and batch_idx + 1 >= steps
             self.epochs_completed = int(trainer.current_epoch) + int(finished_epoch)
+            self._mid_epoch = not finished_epoch
             self._stop(trainer, "SIGTERM" if by_signal else "STOP file")
 
     def on_validation_batch_end(
@@ -218,8 +240,25 @@ class StopFileCallback(pl.Callback):
         trainer.fit_loop.epoch_loop.min_steps = 0
         folder = getattr(trainer.checkpoint_callback, "dirpath", None)
         if folder:
-            self.checkpoint = Path(folder) / "last.ckpt"
-            trainer.save_checkpoint(str(self.checkpoint))
+            self.checkpoint = Path(folder) / LAST_CHECKPOINT_FILENAME
+            trainer.save_checkpoint(str(Path(folder) / STOP_CHECKPOINT_FILENAME))
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Moves the checkpoint saved at a mid-epoch stopping step over ``last.ckpt`` (written since, at a false epoch end).
+
+        A stop at an epoch's last step keeps Lightning's own epoch-end ``last.ckpt`` (that epoch did
+        end, and its validation is in it), unless Lightning wrote none after the stop.
+        """
+        if self.checkpoint is None or not trainer.is_global_zero:
+            return
+        at_stop = self.checkpoint.with_name(STOP_CHECKPOINT_FILENAME)
+        if not at_stop.is_file():
+            return
+        lightning_wrote_since = self.checkpoint.is_file() and self.checkpoint.stat().st_mtime >= at_stop.stat().st_mtime
+        if self._mid_epoch or not lightning_wrote_since:
+            os.replace(at_stop, self.checkpoint)
+        else:
+            at_stop.unlink()
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

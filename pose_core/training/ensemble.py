@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from pose_core.config.io import LoadedConfig, atomic_write_text, read_yaml_file
 from pose_core.errors import ConfigError
-from pose_core.runs import CONFIG_FILENAME, SUMMARY_FILENAME
+from pose_core.runs import CONFIG_FILENAME, SUMMARY_FILENAME, RunStatus
 
 ENSEMBLE_KEY = "ensemble"
 PARENT_KEY = "parent_run"
@@ -103,7 +103,7 @@ def train_ensemble(
         results.append(result)
         if getattr(result, "global_rank", 0) == 0:
             record_ensemble(member.run_dir, ensemble_id, member.seed, members)
-        if getattr(result, "status", "finished") != "finished":
+        if getattr(result, "status", RunStatus.FINISHED) != RunStatus.FINISHED:
             say(f"Ensemble {ensemble_id}: member {i + 1} {result.status}; the remaining members are not trained.")
             break
     return results
@@ -124,7 +124,7 @@ def ensemble_info(run_dir: Path) -> dict[str, Any] | None:
 
 def _parent_checkpoint(parent: Path) -> Path:
     """The parent's best checkpoint; the parent must be a finished run folder."""
-    from pose_core.training.run import find_best_checkpoint
+    from pose_core.runs.layout import find_best_checkpoint
 
     key = "training.init_from"
     if not parent.is_dir():

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from pose_core.errors import ConfigError, DataError, RunError
+from pose_core.runs.layout import RunLayout, find_checkpoints
 
 try:  # POSIX; elsewhere the run folder is not locked
     import fcntl
@@ -143,7 +144,7 @@ class RunLock:
             folder = self.path.parent
             raise RunError(
                 f"The run folder {folder} is in use by another training ({holder}); wait for it to end, "
-                f"stop it (create {folder / 'STOP'}), or set hydra.run.dir to another folder."
+                f"stop it (create {RunLayout(folder).stop}), or set hydra.run.dir to another folder."
             )
 
     def acquire(self) -> None:
@@ -371,15 +372,7 @@ def readable_resume_checkpoint(run_dir: Path, wanted: Path) -> tuple[Path, str |
     """
     if checkpoint_is_readable(wanted):
         return wanted, None
-    others = sorted(
-        (
-            p
-            for p in Path(run_dir).glob("tb_logs/*/version_*/checkpoints/*.ckpt")
-            if p != wanted and not p.name.startswith(".")  # "." = an unfinished write
-        ),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
+    others = [p for p in reversed(find_checkpoints(Path(run_dir))) if p != wanted]  # newest first
     for candidate in others:
         if checkpoint_is_readable(candidate):
             return candidate, (

@@ -274,7 +274,8 @@ def build_trainer(
     )
     stop = StopFileCallback(run_dir / STOP_FILENAME)
     events = EventCallback(None)
-    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), events, stop]
+    # the stop decides before the events are written, so the stopping step's progress is always in them
+    callbacks: list[Any] = [best, LearningRateMonitor(logging_interval="epoch"), stop, events]
     if t.ckpt_every_n_epochs:
         callbacks.append(
             ModelCheckpoint(
@@ -509,6 +510,8 @@ def _train(
         warnings.filterwarnings("ignore", ".*The number of training batches.*")
         warnings.filterwarnings("ignore", ".*IterableDataset. has .__len__. defined.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*is deprecated.*")
+        # resuming a stopped epoch trains its remaining steps on a new shuffle (documented at StopFileCallback)
+        warnings.filterwarnings("ignore", ".*resuming from a checkpoint that ended before the epoch ended.*")
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume_ckpt) if resume_ckpt else None)
     status = RunStatus.STOPPED if parts.stop.stop_requested else RunStatus.FINISHED
     last = find_last_checkpoint(run_dir) if trainer.is_global_zero else None
@@ -552,7 +555,7 @@ def _evaluate(
     writer.emit("phase", phase="evaluating", message="Predicting the labelled frames")
     best_module = load_module(result.best_checkpoint, map_location=device)
     result.summary = evaluate_labeled_frames(best_module, datamodule, labels, result.run_dir, fits)
-    if cfg.eval.predict_vids_after_training and result.status != "stopped":
+    if cfg.eval.predict_vids_after_training and result.status != RunStatus.STOPPED:
         predict_videos(cfg, result.run_dir, result.best_checkpoint, writer, fits)
 
 

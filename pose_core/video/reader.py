@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from pose_core.errors import DataError
-from pose_core.video.formats import VIDEO_EXTENSIONS, is_video_file
+from pose_core.video.formats import VIDEO_EXTENSIONS, is_video_file, video_files
 
 if TYPE_CHECKING:
     from pose_core.video.keyframes import KeyframeIndex
@@ -66,7 +66,7 @@ def list_videos(path: Path) -> list[Path]:
                 path=str(path),
             )
         return [path]
-    videos = sorted(p for p in path.iterdir() if p.is_file() and is_video_file(p) and not p.name.startswith("."))
+    videos = video_files(path)  # labelled videos PoseDesk exported are not predicted again
     if not videos:
         raise DataError(
             f"Folder {path} contains no video files: add videos with one of the extensions {known}.",

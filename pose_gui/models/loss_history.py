@@ -192,13 +192,13 @@ class LossHistory:
             _add_metrics(self.epoch_steps, global_step, data.get("metrics"))
 
     def _on_finished(self, data: dict[str, Any], time_s: float) -> None:
-        self._end(data, time_s, "finished")
+        self._end(data, time_s, RunStatus.FINISHED)
 
     def _on_stopped(self, data: dict[str, Any], time_s: float) -> None:
-        self._end(data, time_s, "stopped")
+        self._end(data, time_s, RunStatus.STOPPED)
 
     def _on_failed(self, data: dict[str, Any], time_s: float) -> None:
-        self._end(data, time_s, "failed")
+        self._end(data, time_s, RunStatus.FAILED)
         self.error = str(data.get("error") or "")
         self.traceback = str(data.get("traceback") or "")
 
@@ -314,7 +314,7 @@ def scan_runs(project_root: Path) -> list[RunRow]:
         One row per run directory under ``outputs/*/*`` (Lightning Pose model folders included).
     """
     from pose_core.runs import list_runs
-    from pose_core.training.run import find_last_checkpoint
+    from pose_core.runs.layout import find_last_checkpoint
 
     rows = []
     for info in list_runs(Path(project_root)):

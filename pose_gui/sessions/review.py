@@ -21,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from pose_core.errors import DataError
+from pose_core.runs.status import RunStatus
 from pose_gui.models.predictions import (
     FrameProblems,
     ProblemScores,
@@ -56,7 +57,7 @@ def list_review_runs(project: Project | None) -> list[tuple[Path, str, str, bool
     if project is None:
         return []
     from pose_core.runs import list_runs
-    from pose_core.training.run import find_last_checkpoint
+    from pose_core.runs.layout import find_last_checkpoint
 
     return [
         (run.path, f"{run.name} ({run.status})", run.status,
@@ -125,7 +126,7 @@ class ReviewSession(QObject):
     def default_run(self, video: Path) -> Path | None:
         """The run shown by default for ``video``: the newest finished run with predictions of it, else the newest."""
         with_preds = [r for r in self.runs if video_predictions_path(r[0], video).is_file()]
-        finished = [r for r in with_preds if r[2] == "finished"]
+        finished = [r for r in with_preds if r[2] == RunStatus.FINISHED]
         chosen = finished or with_preds
         return chosen[0][0] if chosen else None
 

@@ -24,6 +24,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from pose_core.errors import DataError, PoseDeskError
+from pose_core.runs.layout import CONFIG_FILENAME, RunLayout
+from pose_core.runs.status import RunStatus
 from pose_gui.models.loss_history import LossHistory
 from pose_gui.models.state import AppState
 from pose_gui.workers.attach import STALE_TIMEOUT_S, AttachedRun, AttachPreparation, prepare_attach
@@ -138,7 +140,7 @@ class TrainingSession(QObject):
             return "stale"
         if job.is_attached and not job.n_events:
             return "waiting"  # a queued job (or one starting) has written nothing yet
-        return "running"
+        return RunStatus.RUNNING
 
     def epochs_completed(self, run_dir: Path, listed: LossHistory | None) -> int:
         """Epochs ``run_dir`` has completed: the live history if followed (fresher than a listing), else ``listed``."""
@@ -169,7 +171,7 @@ class TrainingSession(QObject):
             return False
         root = project.root
         self._prepare(
-            validate_project_config, root / "config.yaml", lambda _loaded: self._start_new_run(root),
+            validate_project_config, root / CONFIG_FILENAME, lambda _loaded: self._start_new_run(root),
             "Cannot start training", "Checking config.yaml…",
         )  # fmt: skip
         return True
@@ -267,7 +269,7 @@ class TrainingSession(QObject):
         if self.state.project is None:  # closed while the config was checked
             return
         job = TrainingJob(run_dir, command, stop_grace_s=self.stop_grace_s, parent=self)
-        history = LossHistory.from_run(run_dir) if (run_dir / "events.jsonl").is_file() else LossHistory()
+        history = LossHistory.from_run(run_dir) if RunLayout(run_dir).events.is_file() else LossHistory()
         self._follow(job, history, "")
         self._job_id = self.state.add_job(f"Training run {run_name(run_dir)}")
         job.start()

@@ -11,6 +11,9 @@ The session's events feed a :class:`LossHistory` that the plots (:class:`LossPlo
 pixels, learning rate; per step or per epoch, log scale, smoothing, hover values) redraw. The
 history table lists the project's runs; selecting one replays its ``events.jsonl``, selecting
 several overlays them. A failed run shows its traceback and last log lines with a Copy button.
+The progress row (:mod:`~pose_gui.views.training_progress`), the Resume controls
+(:mod:`~pose_gui.views.training_resume`) and the history table, failure box and log helpers
+(:mod:`~pose_gui.views.training_parts`) live in their own modules.
 Nothing here blocks the GUI thread: files are read by worker threads or in small timer ticks, and
 training runs in its own process.
 """
@@ -23,41 +26,37 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSlider,
-    QSpinBox,
     QSplitter,
     QStyle,
-    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from pose_core.errors import DataError
+from pose_core.runs.status import RunStatus
 from pose_gui import dialogs
-from pose_gui.models.loss_history import LossHistory, RunRow, format_duration, scan_runs
+from pose_gui.models.loss_history import LossHistory, RunRow, scan_runs
 from pose_gui.sessions.training import TrainingSession, run_name
 from pose_gui.style import STATUS_COLORS
 from pose_gui.views.cluster_controls import ClusterControls
 from pose_gui.views.loss_plots import LossPlots
 from pose_gui.views.training_parts import (
-    HISTORY_COLUMN_TIPS,
-    HISTORY_COLUMNS,
-    PHASE_TEXT,
     STALE_COLOR,
     FailureBox,
+    HistoryTab,
     fill_history_table,
     read_log_tail,
 )
+from pose_gui.views.training_progress import TrainingProgressRow, phase_text
+from pose_gui.views.training_resume import ResumeControls
 from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tensorboard import TensorBoardServer
 from pose_gui.workers.training import TrainingFailure
@@ -91,7 +90,6 @@ class TrainingMonitorPane(QWidget):
         self.session = TrainingSession(state, self)
         self.rows: list[RunRow] = []
         self._shown_run: Path | None = None
-        self._resume_choice: str | None = None  # "configured" / "more" once the user picked one for this run
         self._tasks = LatestRunner(self)
         self._redraw_timer = QTimer(self)  # one redraw per batch of events
         self._redraw_timer.setSingleShot(True)
@@ -114,7 +112,9 @@ class TrainingMonitorPane(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_buttons())
-        layout.addLayout(self._build_progress())
+        self.progress_row = TrainingProgressRow()
+        self.phase_label, self.progress_bar = self.progress_row.phase_label, self.progress_row.progress_bar
+        layout.addWidget(self.progress_row)
         self.attach_banner = self.cluster.banner
         layout.addWidget(self.attach_banner)
         self.failure_box = FailureBox(lambda: self.state.post_message("Error report copied to the clipboard", 4000))
@@ -151,25 +151,17 @@ class TrainingMonitorPane(QWidget):
             (self.kill_button, QStyle.StandardPixmap.SP_BrowserStop),
         ):
             button.setIcon(self.style().standardIcon(pixmap))
-        self.resume_target = QComboBox()
-        self.resume_target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.resume_target.setToolTip("How long the resumed run trains")
-        self.resume_epochs = QSpinBox()
-        self.resume_epochs.setRange(1, 10000)
-        self.resume_epochs.setValue(10)
-        self.resume_epochs.setPrefix("+")
-        self.resume_epochs.setToolTip("Epochs to add when resuming by more epochs")
-        self.resume_epochs.valueChanged.connect(self._on_resume_epochs_value_changed)
-        self.resume_target.currentIndexChanged.connect(self._on_resume_target_current_index_changed)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the selected run (same folder, its curves continue)")
+        self.resume = ResumeControls(self.session, self)
+        self.resume.resume_requested.connect(self.resume_training)
+        self.resume_button, self.resume_target, self.resume_epochs = (
+            self.resume.button, self.resume.target, self.resume.epochs,
+        )  # fmt: skip
         self.tensorboard_button = QPushButton("Open in TensorBoard")
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
         self.kill_button.clicked.connect(self.kill_training)
-        self.resume_button.clicked.connect(self._on_resume_button_clicked)
         self.tensorboard_button.clicked.connect(self.open_tensorboard)
         self.attach_button, self.export_button = self.cluster.attach_button, self.cluster.export_button
         for widget in (self.train_button, self.stop_button, self.kill_button):
@@ -185,18 +177,6 @@ class TrainingMonitorPane(QWidget):
         row.addWidget(self.tensorboard_button)
         row.addSpacing(16)
         row.addWidget(self.status_label, 1)
-        return row
-
-    def _build_progress(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.phase_label = QLabel("No training running")
-        self.phase_label.setMinimumWidth(220)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("")
-        self.progress_bar.setValue(0)
-        row.addWidget(self.phase_label)
-        row.addWidget(self.progress_bar, 1)
         return row
 
     def _build_plot_area(self) -> QWidget:
@@ -231,29 +211,10 @@ class TrainingMonitorPane(QWidget):
 
     def _build_side_tabs(self) -> QTabWidget:
         self.side_tabs = QTabWidget()
-        history = QWidget()
-        layout = QVBoxLayout(history)
-        self.history_table = QTableWidget(0, len(HISTORY_COLUMNS))
-        self.history_table.setHorizontalHeaderLabels(HISTORY_COLUMNS)
-        for col, name in enumerate(HISTORY_COLUMNS):
-            header_item = self.history_table.horizontalHeaderItem(col)
-            if header_item is not None and name in HISTORY_COLUMN_TIPS:
-                header_item.setToolTip(HISTORY_COLUMN_TIPS[name])
-        self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.history_table.verticalHeader().setVisible(False)
-        self.history_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        history = HistoryTab()
+        self.history_table = history.table
         self.history_table.itemSelectionChanged.connect(self._on_history_selection_changed)
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.refresh_history)
-        hint = QLabel("Select a run to replay its curves; Ctrl-click several runs to overlay them.")
-        hint.setWordWrap(True)
-        bottom = QHBoxLayout()
-        bottom.addWidget(hint, 1)
-        bottom.addWidget(refresh)
-        layout.addWidget(self.history_table, 1)
-        layout.addLayout(bottom)
+        history.refresh_button.clicked.connect(self.refresh_history)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(MAX_LOG_LINES)
@@ -425,27 +386,9 @@ class TrainingMonitorPane(QWidget):
     def show_progress(self) -> None:
         """Show the followed run's latest progress (epoch, step, images/s, ETA) in the progress bar."""
         history = self.session.history
-        if history is None:
-            return
-        p = history.progress
-        job = self.session.job
-        self.phase_label.setText("Stopping after this step…" if job and job.stop_requested else "Training")
-        total_steps = (p.max_epochs or 0) * p.steps_per_epoch
-        self.progress_bar.setRange(0, max(total_steps, 1))
-        self.progress_bar.setValue(min(p.epoch * p.steps_per_epoch + p.step, max(total_steps, 1)))
-        rate = f"{p.images_per_s:.1f} images/s" if p.images_per_s else "— images/s"
-        eta = format_duration(p.eta_s) if p.eta_s is not None else "—"
-        self.progress_bar.setFormat(f"{_position(p).capitalize()} · {rate} · ETA {eta}")
-
-    def _show_where_it_ended(self, status: str) -> None:
-        """Replace the running figures (rate, ETA) with where the run ended."""
-        history = self.session.history
-        if history is None or self.progress_bar.maximum() == 0:
-            self.progress_bar.setFormat("")
-            return
-        p = history.progress
-        where = _position(p, with_step=status != "finished" and bool(p.steps_per_epoch))
-        self.progress_bar.setFormat(f"{status.capitalize()} at {where}")
+        if history is not None:
+            job = self.session.job
+            self.progress_row.show_progress(history.progress, stopping=bool(job and job.stop_requested))
 
     def _on_session_log_received(self, text: str) -> None:
         self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
@@ -463,9 +406,8 @@ class TrainingMonitorPane(QWidget):
         job = self.session.job
         name = run_name(job.run_dir) if job is not None else ""
         self.set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
-        if status == "finished":
-            self.progress_bar.setValue(self.progress_bar.maximum())
-        self._show_where_it_ended(status)
+        history = self.session.history
+        self.progress_row.show_where_it_ended(status, history.progress if history is not None else None)
         self._redraw_live()
 
     # ------------------------------------------------------------------ showing runs
@@ -479,7 +421,7 @@ class TrainingMonitorPane(QWidget):
         self.plots.set_runs([(run_name(job.run_dir), history)])
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
-        self._resume_choice = None  # each run starts with its own default
+        self.resume.forget_choice()  # each run starts with its own default
         if run_dir is None:
             self._shown_run = None
             self.plots.set_runs([])
@@ -514,7 +456,7 @@ class TrainingMonitorPane(QWidget):
             )
         self.plots.set_runs([(run_name(run_dir), history)])
         busy = self.session.is_busy()
-        if history.status == "failed" and not busy:
+        if history.status == RunStatus.FAILED and not busy:
             self.failure_box.show_failure(
                 TrainingFailure(history.error, history.traceback, None, read_log_tail(run_dir))
             )
@@ -568,49 +510,6 @@ class TrainingMonitorPane(QWidget):
         self.refresh_history()
         self.update_buttons()
 
-    # ------------------------------------------------------------------ resume
-
-    def resume_max_epochs(self) -> int | None:
-        """The epoch count the resumed run trains to, from the Resume controls (None: nothing to add)."""
-        run_dir = self._shown_run
-        if run_dir is None:
-            return None
-        row = self._row(run_dir)
-        done = self.session.epochs_completed(run_dir, row.history if row is not None else None)
-        if self.resume_target.currentData() == "configured":
-            configured = row.configured_epochs if row is not None else None
-            return configured if configured is not None and configured > done else None
-        return done + self.resume_epochs.value()
-
-    def _on_resume_button_clicked(self) -> None:
-        max_epochs = self.resume_max_epochs()
-        if self._shown_run is not None and max_epochs is not None:
-            self.resume_training(self._shown_run, max_epochs)
-
-    def _on_resume_target_current_index_changed(self, _index: int) -> None:
-        self._resume_choice = self.resume_target.currentData()
-        self._update_resume_controls()
-
-    def _on_resume_epochs_value_changed(self, value: int) -> None:
-        self.resume_epochs.setSuffix(" epoch" if value == 1 else " epochs")
-        self._update_resume_controls()
-
-    def _update_resume_controls(self) -> None:
-        """The target list names the configured count first; the +N box shows only for "more epochs"."""
-        row = self._row(self._shown_run)
-        configured = row.configured_epochs if row is not None else None
-        done = row.epochs if row is not None and row.epochs is not None else 0
-        wanted = self._resume_choice or ("configured" if configured and configured > done else "more")
-        self.resume_target.blockSignals(True)
-        self.resume_target.clear()
-        if configured is not None and configured > done:
-            self.resume_target.addItem(f"to the configured {configured} epochs", "configured")
-        self.resume_target.addItem("by more epochs", "more")
-        index = self.resume_target.findData(wanted)
-        self.resume_target.setCurrentIndex(max(index, 0))
-        self.resume_target.blockSignals(False)
-        self.resume_epochs.setVisible(self.resume_target.currentData() == "more")
-
     # ------------------------------------------------------------------ small helpers
 
     def _on_smoothing_slider_value_changed(self, value: int) -> None:
@@ -619,14 +518,7 @@ class TrainingMonitorPane(QWidget):
 
     def set_phase(self, text: str, *, busy: bool, color: str | None = None) -> None:
         """Show ``text`` beside the progress bar (a moving bar while ``busy``)."""
-        self.phase_label.setText(text)
-        self.phase_label.setStyleSheet(f"color: {color};" if color else "")
-        if busy:
-            self.progress_bar.setRange(0, 0)  # moving bar: a slow start never looks hung
-            self.progress_bar.setFormat("")
-        elif self.progress_bar.maximum() == 0:
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(0)
+        self.progress_row.set_phase(text, busy=busy, color=color)
 
     def refuse(self, message: str) -> None:
         """Say why an intent was refused (status line and status bar)."""
@@ -643,49 +535,6 @@ class TrainingMonitorPane(QWidget):
         self.kill_button.setEnabled(session.can_kill())
         self.kill_button.setToolTip(KILL_ATTACHED_TIP if attached else KILL_TIP)
         self.cluster.update_buttons()
-        resumable, why = self._resumable()
-        self._update_resume_controls()
-        self.resume_button.setEnabled(resumable and not busy)
-        self.resume_button.setToolTip(why)
-        self.resume_target.setEnabled(resumable and not busy)
-        self.resume_epochs.setEnabled(resumable and not busy)
+        self.resume.show_run(self._shown_run, self._row(self._shown_run))
+        self.resume.update(busy)
         self.tensorboard_button.setEnabled(self._shown_run is not None)
-
-    def _resumable(self) -> tuple[bool, str]:
-        """Whether the shown run can be resumed, and the Resume button's tooltip saying why (not)."""
-        run_dir = self._shown_run
-        if run_dir is None:
-            return False, "Select a run in the history to resume it"
-        if self.session.live_status(run_dir) is not None:
-            return False, "This run is training now"
-        row = self._row(run_dir)
-        if row is None:
-            return False, "Reading the run…"
-        if row.status not in ("finished", "stopped", "killed"):
-            return False, f"A {row.status} run cannot be resumed; start a new run instead"
-        if not row.has_checkpoint:
-            return False, "This run saved no checkpoint (it never finished an epoch); start a new run instead"
-        p = row.history.progress
-        if row.status != "finished" and p.steps_per_epoch and 0 < p.step < p.steps_per_epoch:
-            return True, (
-                f"Continue the selected run from its last checkpoint. It stopped in epoch {p.epoch + 1} at step "
-                f"{p.step}/{p.steps_per_epoch}: the resumed run starts after the epoch of that checkpoint, so the "
-                "rest of the interrupted epoch is not trained again."
-            )
-        return True, "Continue the selected run (same folder, its curves continue) from its last checkpoint"
-
-
-def phase_text(phase: str, message: str) -> str:
-    """``Phase: message`` for the phase label, without saying the same thing twice."""
-    title = PHASE_TEXT.get(phase, phase)
-    if not message or message.rstrip("…. ").lower() == title.lower():
-        return title
-    if message.lower().startswith(title.lower()):
-        return message  # "Stopping after the current step…" already says "Stopping"
-    return f"{title}: {message}"
-
-
-def _position(p: Any, with_step: bool = True) -> str:
-    """``epoch 3/12 · step 5/24`` of a run's progress (``?`` for an unknown epoch count)."""
-    where = f"epoch {p.epoch + 1}/{p.max_epochs or '?'}"
-    return f"{where} · step {p.step}/{p.steps_per_epoch}" if with_step else where

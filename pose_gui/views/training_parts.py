@@ -1,4 +1,4 @@
-"""Pieces of the Training pane: the failure box, the history table's rows, the phase texts.
+"""Pieces of the Training pane: the failure box, the history tab and its rows, the phase texts.
 
 Kept apart from :mod:`pose_gui.views.training_monitor` (which composes them) so that module stays
 about showing the session's run.
@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QColor, QFont, QGuiApplication
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from pose_core.runs.layout import RunLayout
@@ -107,6 +110,33 @@ class FailureBox(QFrame):
                 self._on_copied()
 
 
+class HistoryTab(QWidget):
+    """The History tab: the project's runs (one row each, several selectable), a hint and Refresh."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, len(HISTORY_COLUMNS))
+        self.table.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        for col, name in enumerate(HISTORY_COLUMNS):
+            header_item = self.table.horizontalHeaderItem(col)
+            if header_item is not None and name in HISTORY_COLUMN_TIPS:
+                header_item.setToolTip(HISTORY_COLUMN_TIPS[name])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.refresh_button = QPushButton("Refresh")
+        hint = QLabel("Select a run to replay its curves; Ctrl-click several runs to overlay them.")
+        hint.setWordWrap(True)
+        bottom = QHBoxLayout()
+        bottom.addWidget(hint, 1)
+        bottom.addWidget(self.refresh_button)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(bottom)
+
+
 def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Callable[[RunRow], str]) -> None:
     """Write ``rows`` into the history table (signals blocked); ``status_of`` may override a row's status."""
     table.blockSignals(True)
@@ -121,7 +151,7 @@ def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Calla
         for col, text in enumerate(values):
             item = QTableWidgetItem(text)
             item.setToolTip(
-                f"{row.path}\nTrained with {row.path / 'config.yaml'} (the config as saved when it started)"
+                f"{row.path}\nTrained with {RunLayout(row.path).config} (the config as saved when it started)"
             )
             if col == 1:
                 item.setForeground(QColor(ROW_STATUS_COLORS.get(status, "#000000")))

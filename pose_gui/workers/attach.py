@@ -29,7 +29,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pose_core.errors import DataError
 from pose_core.events import TERMINAL_EVENTS, Event, EventTail
-from pose_core.runs.layout import CONFIG_FILENAME, EVENTS_FILENAME, LOG_FILENAME, STOP_FILENAME, TRAIN_SCRIPT
+from pose_core.runs.layout import (
+    CONFIG_FILENAME,
+    EVENTS_FILENAME,
+    LOG_FILENAME,
+    STOP_FILENAME,
+    TRAIN_SCRIPT,
+    RunLayout,
+)
+from pose_core.runs.status import RunStatus
 from pose_gui.models.loss_history import LossHistory
 from pose_gui.workers.run_follower import POLL_INTERVAL_MS, RunFollower
 from pose_gui.workers.training import CLI_ERROR_PREFIX, TrainingFailure
@@ -37,7 +45,7 @@ from pose_gui.workers.training import CLI_ERROR_PREFIX, TrainingFailure
 STALE_TIMEOUT_S = 120.0
 ACTIVITY_CHECK_INTERVAL_S = 2.0  # how often the log and tensorboard files are looked at
 INITIAL_LOG_BYTES = 16384
-ATTACHED_STATUSES = ("attached", "finished", "stopped", "failed", "vanished", "detached")
+ATTACHED_STATUSES = ("attached", RunStatus.FINISHED, RunStatus.STOPPED, RunStatus.FAILED, "vanished", "detached")
 
 
 @dataclass
@@ -116,7 +124,7 @@ def _file_size(path: Path) -> int:
 
 def _activity_files(run_dir: Path) -> list[Path]:
     files = [run_dir / EVENTS_FILENAME, run_dir / LOG_FILENAME, *run_dir.glob("slurm-*.out")]
-    return files + list(run_dir.glob("tb_logs/*/version_*/events.out.tfevents.*"))
+    return files + list(RunLayout(run_dir).tb_logs.glob("*/version_*/events.out.tfevents.*"))
 
 
 def _newest_mtime(files: list[Path]) -> float | None:
@@ -316,7 +324,7 @@ class AttachedRun(QObject):
         if not errors:
             return False
         self.failure = TrainingFailure(errors[-1][len(CLI_ERROR_PREFIX) :].strip(), "", None, self._log_tail())
-        self._end("failed")
+        self._end(RunStatus.FAILED)
         return True
 
     def _check_activity(self) -> None:
@@ -373,7 +381,7 @@ class AttachedRun(QObject):
 
     def _end_with(self, terminal: Event) -> None:
         data = terminal.data
-        if terminal.kind == "failed":
+        if terminal.kind == RunStatus.FAILED:
             self.failure = TrainingFailure(
                 str(data.get("error") or "Training failed."), str(data.get("traceback") or ""), None, self._log_tail()
             )
@@ -386,12 +394,12 @@ class AttachedRun(QObject):
         if self.is_stale:
             self.is_stale = False
             self.stale_changed.emit(False, "")
-        if status == "finished":
+        if status == RunStatus.FINISHED:
             terminal = self.follower.terminal
             summary = terminal.data.get("summary") if terminal is not None else None
             self.finished.emit(summary if isinstance(summary, dict) else {})
-        elif status == "stopped":
+        elif status == RunStatus.STOPPED:
             self.stopped.emit()
-        elif status in ("failed", "vanished") and self.failure is not None:
+        elif status in (RunStatus.FAILED, "vanished") and self.failure is not None:
             self.failed.emit(self.failure)
         self.ended.emit(status)

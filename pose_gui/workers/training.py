@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pose_core.events import Event
 from pose_core.runs.layout import CONFIG_FILENAME, LOG_FILENAME, STOP_FILENAME, new_run_dir
+from pose_core.runs.status import RunStatus
 from pose_gui.workers.process_job import ProcessJob
 from pose_gui.workers.run_follower import POLL_INTERVAL_MS, RunFollower
 
@@ -127,7 +128,7 @@ class TrainingJob(QObject):
         super().__init__(parent)
         self.run_dir = Path(run_dir)
         self.command = list(command)
-        self.status = "not started"
+        self.status: str = RunStatus.NOT_STARTED
         self.failure: TrainingFailure | None = None
         self.stop_requested = False
         self.follower = RunFollower(self.run_dir, parent=self)
@@ -159,7 +160,7 @@ class TrainingJob(QObject):
 
     def is_running(self) -> bool:
         """True from :meth:`start` until :attr:`ended`."""
-        return self.status == "running"
+        return self.status == RunStatus.RUNNING
 
     def detach(self) -> None:
         """Nothing to do: our own child is followed until it ends (Stop or Kill end it)."""
@@ -169,7 +170,7 @@ class TrainingJob(QObject):
     def start(self) -> None:
         """Start the child; events of an existing run (a resume) are skipped, only new ones are signalled."""
         self.follower.skip_existing()  # a resumed run's old events are already known
-        self.status = "running"
+        self.status = RunStatus.RUNNING
         self.phase_changed.emit("starting", "Starting Python and loading PyTorch…")
         self.follower.start()
         self.process.start()
@@ -244,18 +245,18 @@ class TrainingJob(QObject):
             (self.run_dir / STOP_FILENAME).unlink(missing_ok=True)
         status = self._final_status(exit_code, how)
         self.status = status
-        if status == "finished":
+        if status == RunStatus.FINISHED:
             summary = self._terminal.data.get("summary") if self._terminal is not None else None
             self.finished.emit(summary if isinstance(summary, dict) else {})
-        elif status == "stopped":
+        elif status == RunStatus.STOPPED:
             self.stopped.emit()
-        elif status == "killed":
+        elif status == RunStatus.KILLED:
             self.killed.emit()
         else:
             self.failed.emit(self.failure)
         self.ended.emit(status)
 
-    def _final_status(self, exit_code: int, how: str) -> str:
+    def _final_status(self, exit_code: int, how: str) -> RunStatus:
         log_tail = "\n".join(self.process.last_lines(40))
         if self._vanished:
             self.failure = TrainingFailure(
@@ -265,21 +266,21 @@ class TrainingJob(QObject):
                 None,
                 log_tail,
             )
-            return "failed"
-        if self._terminal is not None and self._terminal.kind in ("finished", "stopped"):
-            return self._terminal.kind
+            return RunStatus.FAILED
+        if self._terminal is not None and self._terminal.kind in (RunStatus.FINISHED, RunStatus.STOPPED):
+            return RunStatus(self._terminal.kind)
         if self._terminal is not None:  # failed, with the child's own traceback
             data = self._terminal.data
             self.failure = TrainingFailure(
                 str(data.get("error") or "Training failed."), str(data.get("traceback") or ""), exit_code, log_tail
             )
-            return "failed"
+            return RunStatus.FAILED
         if self._stop_without_checkpoint:
-            return "stopped"
-        if how == "killed":
-            return "killed"
+            return RunStatus.STOPPED
+        if how == "killed":  # how the process ended (ProcessJob), not a run status
+            return RunStatus.KILLED
         self.failure = TrainingFailure(self._silent_death_message(exit_code, how), "", exit_code, log_tail)
-        return "failed"
+        return RunStatus.FAILED
 
     def _silent_death_message(self, exit_code: int, how: str) -> str:
         if how == "start_failed":

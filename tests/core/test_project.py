@@ -32,6 +32,9 @@ from pose_core.project import (
     read_label_source,
 )
 from pose_core.runs import list_runs
+from pose_core.runs.layout import video_output_files
+from pose_core.video.formats import labeled_clip_name
+from pose_core.video.reader import list_videos
 
 MIRROR_MOUSE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mirror-mouse-example"
 
@@ -128,6 +131,24 @@ def test_open_lp_project_reads_labels_keypoints_and_videos(lp_project: Path) -> 
     assert project.image_path(0) == lp_project / "labeled-data" / "img0000.png"
     assert project.problems() == []
     assert Project.open(lp_project / "config.yaml").root == lp_project  # picking the config file works too
+
+
+def test_posedesk_exports_in_videos_are_never_project_videos(lp_project: Path, tmp_path: Path) -> None:
+    """A labelled clip or labelled video exported into videos/ is not listed, predicted or offered as a video."""
+    video = lp_project / "videos" / "example_0.mp4"
+    _, _, labeled_video = video_output_files(tmp_path, video)  # what pose-predict --labeled-video writes
+    exports = [lp_project / "videos" / labeled_video.name, lp_project / "videos" / labeled_clip_name(video, 0, 9)]
+    for export in exports:
+        shutil.copyfile(video, export)
+    assert [v.name for v in Project.open(lp_project).videos] == ["example_0.mp4"]
+    assert list_videos(lp_project / "videos") == [video]  # what training predicts afterwards
+    assert list_videos(exports[1]) == [exports[1]]  # named on purpose, it is still read
+    dlc = make_dlc_project(lp_project, tmp_path / "dlc")
+    (dlc / "videos").mkdir()
+    shutil.copyfile(video, dlc / "videos" / "session1.mp4")
+    shutil.copyfile(video, dlc / "videos" / "session1DLC_resnet50_labeled.mp4")  # DeepLabCut's own labelled video
+    assert "session1.mp4" in {v.name for v in Project.open(dlc).videos}
+    assert not [v for v in Project.open(dlc).videos if v.stem.endswith("_labeled")]
 
 
 def test_label_counts_count_frames_with_both_coordinates(tmp_path: Path) -> None:

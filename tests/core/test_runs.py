@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -37,6 +38,15 @@ RUN_FILE_NAMES = {
 OWNERS = {"pose_core/runs/layout.py", "pose_core/interop/lightning_pose.py"}  # PoseDesk's layout; LP's own layout
 
 
+def _spelled_run_file_names(path: Path) -> set[str]:
+    """Run file names a module spells: a whole string, or a part of a path or glob (``tb_logs/*/...``)."""
+    found = set()
+    for text in _string_constants(path):
+        parts = {text} if re.search(r"\s", text) else {text, *re.split(r"[/\\]", text)}
+        found |= parts & RUN_FILE_NAMES
+    return found
+
+
 def _string_constants(path: Path) -> set[str]:
     """String literals of a module, docstrings excluded."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -59,7 +69,7 @@ def test_only_the_layout_spells_a_run_file_name() -> None:
     for package in ("pose_core", "pose_gui"):
         for path in sorted((REPO / package).rglob("*.py")):
             rel = path.relative_to(REPO).as_posix()
-            if rel not in OWNERS and (found := _string_constants(path) & RUN_FILE_NAMES):
+            if rel not in OWNERS and (found := _spelled_run_file_names(path)):
                 spelled[rel] = sorted(found)
     assert spelled == {}
 
@@ -150,3 +160,30 @@ def test_predictor_loader_registry_contract(tmp_path: Path) -> None:
     finally:
         PREDICTOR_LOADERS._items.pop("other-tool")
     assert "lightning-pose" in PREDICTOR_LOADERS.names()
+
+
+def _compared_status_literals(path: Path) -> set[str]:
+    """Status values a module compares a status with as string literals (``status == "finished"``, ``in (...)``).
+
+    Only comparisons where the other side names a status count (an event's ``kind`` or a process's
+    ``how`` may share a word with a run status without being one).
+    """
+    values = {str(s) for s in RunStatus}
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Compare) or "status" not in ast.unparse(node).replace("RunStatus", ""):
+            continue
+        for operand in (node.left, *node.comparators):
+            items = operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
+            found |= {i.value for i in items if isinstance(i, ast.Constant) and i.value in values}
+    return found
+
+
+def test_run_statuses_are_compared_as_run_status_members() -> None:
+    offenders = {}
+    for package in ("pose_core", "pose_gui"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            rel = path.relative_to(REPO).as_posix()
+            if rel != "pose_core/runs/status.py" and (found := _compared_status_literals(path)):
+                offenders[rel] = sorted(found)
+    assert offenders == {}

@@ -21,6 +21,7 @@ from pose_core.cli import train_main
 from pose_core.events import read_events
 from pose_core.example import generate_example_project
 from pose_core.runs.layout import find_last_checkpoint
+from pose_core.training.callbacks import StopFileCallback
 
 N_LABELED = 24
 
@@ -124,6 +125,54 @@ def test_stop_file_then_resume_continues_the_curves(tiny_project: Path, tmp_path
     assert len(starts) == 2 and starts[1].data["start_epoch"] >= done
     assert events[-1].kind == "finished"
     assert list(run_dir.glob("tb_logs/example/version_*")) == [run_dir / "tb_logs" / "example" / "version_0"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("stop_at_global_step", "stopped_at", "resumed_steps"),
+    [
+        (4, (1, 1), [(1, 1), (1, 2)]),  # after step 1 of epoch 2: Resume trains its steps 2-3, not none of them
+        (3, (0, 3), [(1, 0), (1, 1), (1, 2)]),  # at the last step of epoch 1: that epoch ended, Resume trains epoch 2
+    ],
+)
+def test_resume_after_a_stop_trains_the_rest_of_the_stopped_epoch(
+    tiny_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stop_at_global_step: int,
+    stopped_at: tuple[int, int],
+    resumed_steps: list[tuple[int, int]],
+) -> None:
+    """A Stop at a given step (3 steps an epoch, 2 epochs), then Resume: every step is trained exactly once."""
+    run_dir = tmp_path / "run"
+    steps_seen: list[tuple[int, int]] = []
+    original = StopFileCallback.on_train_batch_end
+
+    def stop_at_step(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+        steps_seen.append((int(trainer.current_epoch), batch_idx))
+        if trainer.global_step == stop_at_global_step:
+            self.stop_path.touch()  # what Stop in the GUI writes
+        original(self, trainer, pl_module, outputs, batch, batch_idx)
+
+    monkeypatch.setattr(StopFileCallback, "on_train_batch_end", stop_at_step)
+    monkeypatch.setattr("pose_core.training.callbacks.PROGRESS_INTERVAL_S", 1e9)  # progress only where it must be
+    args = ("training.train_batch_size=4",)  # 12 training frames: 3 steps an epoch
+    assert train_main(train_args(tiny_project, run_dir, *args)) == 0
+    assert steps_seen == [(0, 0), (0, 1), (0, 2), (1, 0)][:stop_at_global_step]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["epochs_completed"] == 1
+    last_progress = [e for e in read_events(run_dir / "events.jsonl") if e.kind == "progress"][-1]
+    assert (last_progress.data["epoch"], last_progress.data["step"]) == stopped_at  # what the Resume tooltip reads
+    steps_seen.clear()
+    stop_at_global_step = -1
+    assert train_main(train_args(tiny_project, run_dir, *args, f"training.resume_from={run_dir}")) == 0
+    assert steps_seen == resumed_steps  # nothing skipped or repeated
+    events = read_events(run_dir / "events.jsonl")
+    assert events[-1].kind == "finished" and events[-1].data["global_step"] == 2 * 3
+    epoch_ends = [e for e in events if e.kind == "epoch_end"]
+    assert [e.data["epoch"] for e in epoch_ends] == [0, 1]  # none for the epoch the stop cut short
+    assert epoch_ends[-1].data["global_step"] == 2 * 3 and epoch_ends[-1].data["epoch_time_s"] < 600
+    assert not list(run_dir.glob("tb_logs/*/version_*/checkpoints/*.at-stop"))
 
 
 def test_kill_9_loses_at_most_the_epoch_in_progress(tiny_project: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from pose_core.events import Event
+from pose_core.events import Event, EventWriter
 from pose_core.io.predictions import write_predictions_csv
 from pose_core.project import Project
 from pose_gui import dialogs
@@ -273,6 +273,37 @@ def test_7_resume_needs_a_checkpoint_and_offers_the_configured_epochs_first(
     assert training.resume_epochs.isVisible()
     training.resume_epochs.setValue(1)
     assert training.resume_epochs.suffix() == " epoch"  # not "+1 epochs"
+
+
+def _write_interrupted_run(project: Path, name: str, end: str | None) -> Path:
+    """A run that completed epoch 1 of 3 and was interrupted at step 1/4 of epoch 2 (``end``: stopped, or None = killed)."""
+    run_dir = write_run(project, name, [0.9], status="finished", max_epochs=3)
+    lines = (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()[:-1]  # no "finished"
+    (run_dir / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    writer = EventWriter(run_dir / "events.jsonl")
+    writer.emit("progress", epoch=1, step=1, steps_per_epoch=4, global_step=5, metrics={})
+    if end is not None:
+        writer.emit(end, epoch=1, global_step=5)
+    writer.close()
+    return run_dir
+
+
+def test_7_resume_tooltip_says_what_happens_to_an_interrupted_epoch(
+    qtbot: QtBot, training: TrainingMonitorPane, example_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pose_core.runs.status.process_alive", lambda _pid, _t: False)  # the killed run's pid is gone
+    stopped = _write_interrupted_run(example_project, "10-00-00", "stopped")
+    killed = _write_interrupted_run(example_project, "11-00-00", None)
+    training.refresh_history()
+    qtbot.waitUntil(lambda: training.history_table.rowCount() == 2 and not training.is_loading(), timeout=TIMEOUT_MS)
+    training.state.set_run_dir(stopped)
+    tip = training.resume_button.toolTip()
+    assert training.resume_button.isEnabled()
+    assert "epoch 2 at step 1/4" in tip and "trains the remaining 3 steps of that epoch" in tip
+    assert "not trained again" not in tip
+    training.state.set_run_dir(killed)
+    tip = training.resume_button.toolTip()
+    assert training.resume_button.isEnabled() and "killed in epoch 2" in tip and "epoch 2 again from its start" in tip
 
 
 # ----------------------------------------------------------------------------- 8: Review defaults

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from pose_core.errors import DataError
+from pose_core.video.formats import labeled_clip_name
 from pose_gui import dialogs
 from pose_gui.style import keypoint_colors
 from pose_gui.views.review.export import export_clip, export_frame_png
@@ -86,7 +87,7 @@ class ReviewExports(QObject):
             )
             return
         start, stop = self.inspect.clip_range()
-        name = f"{video_info.path.stem}_{start}-{stop - 1}_labeled.mp4"
+        name = labeled_clip_name(video_info.path, start, stop - 1)  # never listed as a project video
         path = dialogs.ask_save_path(
             self._parent, "Export labelled clip", self.export_folder(video_info.path) / name, "MP4 videos (*.mp4)"
         )
