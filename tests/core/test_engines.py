@@ -71,6 +71,7 @@ def _images(n: int = 6) -> np.ndarray:
 
 @pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
 def test_runtime_engines_agree_with_torch(engine: str, exported: tuple[Path, Path], cache: Path) -> None:
+    pytest.importorskip(engine, reason=f"{engine} is not installed (optional engine: pip install {engine})")
     loads = TorchLoads(exported[0])
     choice = choose_engine(engine, exported[0], loads, cache)
     assert choice.engine == engine and loads.n_loads == 0
