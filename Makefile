@@ -50,7 +50,7 @@ imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint typecheck imports
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider --durations=15
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m "not slow" -p no:cacheprovider -n auto --durations=15
 
 test-slow: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -m slow -p no:cacheprovider
