@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import yaml
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
@@ -267,37 +267,14 @@ def test_quit_while_training_asks_and_leaves_no_process(
 # ----------------------------------------------------------------------------- real training (slow)
 
 
-def event_loop_latency_ms(qtbot: QtBot, duration_ms: int = 3000, interval_ms: int = 20) -> float:
-    """The longest delay of a ``interval_ms`` timer beyond its interval while the loop runs ``duration_ms``."""
-    clock = QElapsedTimer()
-    worst = [0.0]
-    last = [0]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        worst[0] = max(worst[0], now - last[0] - interval_ms)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(interval_ms)
-    timer.timeout.connect(tick)
-    clock.start()
-    timer.start()
-    qtbot.wait(duration_ms)
-    timer.stop()
-    return worst[0]
-
-
 @pytest.mark.slow
-def test_real_training_curves_move_gui_stays_responsive(
+def test_real_training_curves_move_and_the_run_finishes(
     qtbot: QtBot, pane: TrainingMonitorPane, example_project: Path
 ) -> None:
     write_tiny_config(example_project)
     qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.session.job is not None and pane.session.job.process.is_running(), timeout=20_000)
-    latency_ms = event_loop_latency_ms(qtbot)
-    print(f"\nGUI event-loop latency while training runs: {latency_ms:.1f} ms")
-    assert latency_ms < 250  # the figure is < 100 ms; generous for 2 cores shared with other jobs
+    # How responsive the window stays meanwhile is measured by benchmarks/gui_latency_training.py.
     qtbot.waitUntil(lambda: pane.plots.curve_count() > 0, timeout=120_000)
     assert wait_ended(qtbot, pane, 180_000) == "finished"
     assert pane.session.history is not None and pane.session.history.epochs_completed == 2
