@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -210,7 +209,7 @@ def test_data_module_reports_missing_images_and_bad_preset(tmp_path: Path) -> No
         PoseDataModule(tmp_path, labels, (8, 8), train_prob=0.8, val_prob=0.1, seed=0)
 
 
-def test_mirror_mouse_train_loader_is_far_faster_than_training(capsys: pytest.CaptureFixture[str]) -> None:
+def test_mirror_mouse_train_loader_gives_every_training_image_each_epoch() -> None:
     csv_path = MIRROR_MOUSE / "CollectedData.csv"
     if not csv_path.is_file():
         pytest.skip(f"mirror-mouse example data not found at {MIRROR_MOUSE}")
@@ -218,15 +217,6 @@ def test_mirror_mouse_train_loader_is_far_faster_than_training(capsys: pytest.Ca
     module = PoseDataModule(
         MIRROR_MOUSE, labels, (128, 128), train_prob=0.8, val_prob=0.1, seed=0, imgaug="dlc", train_batch_size=8
     )
-    rates = []
-    for _ in range(2):
-        start = time.perf_counter()
-        n_images = sum(len(batch["index"]) for batch in module.train_dataloader())
-        rates.append(n_images / (time.perf_counter() - start))
-    with capsys.disabled():
-        print(
-            f"\nmirror-mouse train loader, 128x128, dlc: {rates[0]:.0f} images/s (epoch 1, decoding), "
-            f"{rates[1]:.0f} images/s (epoch 2, cached)"
-        )
-    assert n_images == 72
-    assert rates[1] > 100  # training runs at ~10 images/s on 2 cores: data never limits it
+    for _ in range(2):  # the first epoch decodes, the second reads the cache
+        assert sum(len(batch["index"]) for batch in module.train_dataloader()) == 72
+    # Its speed (images/s, far above training's) is printed by benchmarks/train_loader_rate.py.
