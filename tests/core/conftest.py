@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +148,21 @@ def make_index_video(path: Path, n_frames: int, fourcc: str = "mp4v") -> Path:
         writer.write(index_frame_bgr(frame_idx))
     writer.release()
     return path
+
+
+def wait_for_events(
+    run_dir: Path, predicate: Callable[[list], bool], proc: subprocess.Popen[str], timeout_s: float = 120.0
+) -> None:
+    """Wait until the training child's ``events.jsonl`` satisfies ``predicate`` (fails if it ends or times out)."""
+    from pose_core.events import read_events
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        path = run_dir / "events.jsonl"
+        if path.exists() and predicate(read_events(path)):
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early: {proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("timed out waiting for training events")

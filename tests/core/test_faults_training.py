@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from pose_core.cli import train_main
 from pose_core.events import read_events
 from pose_core.example import generate_example_project
+from tests.core.conftest import wait_for_events
 
 
 @pytest.fixture(scope="module")
@@ -86,19 +86,6 @@ def test_a_run_folder_in_use_is_refused_at_once(
     assert sorted(p.name for p in run_dir.iterdir()) == [".posedesk-train.lock"]
 
 
-def _wait_for(run_dir: Path, predicate, proc: subprocess.Popen[str], timeout_s: float = 300.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        path = run_dir / "events.jsonl"
-        if path.exists() and predicate(read_events(path)):
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"training ended early: {proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("timed out waiting for training events")
-
-
 def test_sigterm_in_epoch_0_saves_it_as_unfinished_and_resume_refuses_another_model(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,7 +94,7 @@ def test_sigterm_in_epoch_0_saves_it_as_unfinished_and_resume_refuses_another_mo
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "pose_core.cli", "train", *_args(project, run_dir)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _wait_for(run_dir, lambda ev: any(e.kind == "progress" for e in ev), proc)
+    wait_for_events(run_dir, lambda ev: any(e.kind == "progress" for e in ev), proc, timeout_s=300.0)
     os.kill(proc.pid, signal.SIGTERM)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 143, out

@@ -22,6 +22,7 @@ from pose_core.events import read_events
 from pose_core.example import generate_example_project
 from pose_core.runs.layout import find_last_checkpoint
 from pose_core.training.callbacks import StopFileCallback
+from tests.core.conftest import wait_for_events
 
 N_LABELED = 24
 
@@ -84,19 +85,6 @@ def _start(project: Path, run_dir: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _wait_for(run_dir: Path, predicate, proc: subprocess.Popen[str], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        path = run_dir / "events.jsonl"
-        if path.exists() and predicate(read_events(path)):
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"training ended early: {proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("timed out waiting for training events")
-
-
 def _epochs_done(events) -> int:
     return sum(1 for e in events if e.kind == "epoch_end")
 
@@ -104,7 +92,7 @@ def _epochs_done(events) -> int:
 def test_stop_file_then_resume_continues_the_curves(tiny_project: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     proc = _start(tiny_project, run_dir, "training.max_epochs=200")
-    _wait_for(run_dir, lambda ev: _epochs_done(ev) >= 1, proc)
+    wait_for_events(run_dir, lambda ev: _epochs_done(ev) >= 1, proc)
     (run_dir / "STOP").touch()
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
@@ -179,7 +167,7 @@ def test_kill_9_loses_at_most_the_epoch_in_progress(tiny_project: Path, tmp_path
     run_dir = tmp_path / "run"
     proc = _start(tiny_project, run_dir, "training.max_epochs=200")
     # one epoch done and its checkpoint written: the kill lands somewhere in the next epoch
-    _wait_for(run_dir, lambda ev: _epochs_done(ev) >= 1 and find_last_checkpoint(run_dir) is not None, proc)
+    wait_for_events(run_dir, lambda ev: _epochs_done(ev) >= 1 and find_last_checkpoint(run_dir) is not None, proc)
     time.sleep(0.3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
