@@ -111,6 +111,30 @@ def test_frame_beyond_the_end_and_a_corrupt_video_are_one_clear_message(
     QApplication.processEvents()
 
 
+def test_a_video_of_another_size_than_its_earlier_frames_is_refused_naming_both_sizes(
+    qtbot: QtBot, window: MainWindow, example_project: Path, dialog_log: DialogLog, tmp_path: Path
+) -> None:
+    pane = _label_pane(qtbot, window)
+    video = _video(example_project)
+    with qtbot.waitSignal(pane.frames_queued, timeout=10000):
+        assert pane.queue_frames(video, [5], "") is not None
+    first = cv2.imread(str(example_project / "labeled-data" / video.stem / "img00000005.png"))
+    height, width = first.shape[:2]
+    cropped = tmp_path / "cropped" / video.name  # same stem: the same recording, cropped
+    cropped.parent.mkdir()
+    writer = cv2.VideoWriter(str(cropped), cv2.VideoWriter.fourcc(*"mp4v"), 30, (width // 2, height // 2))
+    for _ in range(20):
+        writer.write(cv2.resize(first, (width // 2, height // 2)))
+    writer.release()
+    before = sorted((example_project / "labeled-data" / video.stem).iterdir())
+    pane.add_frames(cropped, 3, "uniform")
+    qtbot.waitUntil(lambda: bool(dialog_log.errors), timeout=10000)
+    ((title, error),) = dialog_log.take_errors()
+    assert "Cannot add frames" in title
+    assert f"{width}x{height}" in str(error) and f"{width // 2}x{height // 2}" in str(error)
+    assert sorted((example_project / "labeled-data" / video.stem).iterdir()) == before  # nothing written
+
+
 def test_new_labels_reach_the_project_pane_counts_when_the_pane_is_left(
     qtbot: QtBot, window: MainWindow, example_project: Path
 ) -> None:
