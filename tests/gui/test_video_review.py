@@ -20,6 +20,7 @@ from pose_core.project import Project
 from pose_gui import dialogs
 from pose_gui.models.state import AppState
 from pose_gui.views.video_review import VideoReviewPane
+from tests.gui.conftest import DialogLog
 
 LOW_FRAME, JUMP_FRAME = 10, 20
 TIMEOUT_MS = 20_000
@@ -403,9 +404,17 @@ def test_predict_job_reports_progress_and_cancels(qtbot: QtBot, shared: Setup) -
 
 
 @pytest.mark.slow
-def test_predict_job_failure_is_shown_in_the_pane(qtbot: QtBot, pane: VideoReviewPane, shared: Setup) -> None:
-    open_all(qtbot, pane, shared)
+def test_predict_job_failure_is_shown_in_the_pane(
+    qtbot: QtBot, pane: VideoReviewPane, example_project: Path, dialog_log: DialogLog
+) -> None:
+    setup = build_setup(example_project)
+    checkpoint = setup.run_dir / "tb_logs" / "test" / "version_0" / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"not a checkpoint")  # Predict is offered (the run has a model file) and then fails
+    open_all(qtbot, pane, setup)
+    dialog_log.confirm_answer = True  # "Replace the predictions?": this run already predicted the video
     qtbot.mouseClick(pane.sources.predict_button, Qt.MouseButton.LeftButton)
+    assert [title for title, _ in dialog_log.questions] == ["Replace the predictions?"]
     assert pane.state.is_busy and pane.sources.cancel_button.isVisibleTo(pane)
     qtbot.waitUntil(lambda: not pane.state.is_busy, timeout=60_000)
     assert "Prediction of" in pane.preds_message.text() and "failed" in pane.preds_message.text()
