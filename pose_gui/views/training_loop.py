@@ -55,8 +55,11 @@ class LoopControls(QObject):
         self._parent_widget = parent
         self.ensemble_spin = QSpinBox()
         self.ensemble_spin.setRange(1, MAX_ENSEMBLE_SIZE)
-        self.ensemble_spin.setPrefix("× ")
+        self.ensemble_spin.setSuffix(" model")
         self.ensemble_spin.setToolTip(ENSEMBLE_TIP)
+        self.ensemble_spin.valueChanged.connect(
+            lambda n: self.ensemble_spin.setSuffix(" model" if n == 1 else " models")
+        )
         self.retrain_button = QPushButton("Retrain with new labels")
         self.retrain_button.setToolTip(RETRAIN_TIP)
         self.compare_button = QPushButton("Compare with parent")

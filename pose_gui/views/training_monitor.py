@@ -347,6 +347,13 @@ class TrainingMonitorPane(QWidget):
             f"Kill the training of {run_name(job.run_dir)} now?\n\nThe current epoch is lost; the run "
             "keeps its last saved checkpoint and can be resumed from it. Stop ends cleanly instead."
         )
+        member = self.session.member_text()
+        if member:
+            question = (
+                f"Kill the ensemble's training now ({member}, {run_name(job.run_dir)})?\n\nThe current epoch "
+                "is lost and the remaining members are not trained; the members already finished are kept. "
+                "Stop ends cleanly instead."
+            )
         if not dialogs.confirm(self, "Kill training?", question, "Kill"):
             return False
         return self.session.kill()
