@@ -76,9 +76,15 @@ class RunGroup(Generic[R]):
     @property
     def title(self) -> str:
         """``ensemble 2026-12-03/15-00-00 (3 runs)`` or the run's name."""
+        return self.title_of(None)
+
+    def title_of(self, planned: int | None) -> str:
+        """The title, ``(1 of 3 runs)`` while ``planned`` members are trained and fewer exist."""
         if self.ensemble is None:
             return self.runs[0].name
-        return f"ensemble {self.ensemble} ({len(self.runs)} run{'s' * (len(self.runs) != 1)})"
+        n = len(self.runs)
+        count = f"{n} of {planned} runs" if planned and planned > n else f"{n} run{'s' * (n != 1)}"
+        return f"ensemble {self.ensemble} ({count})"
 
 
 def ensemble_key(run: RunLike) -> str | None:
@@ -129,8 +135,26 @@ def run_label(run_dir: Path) -> str:
 
 
 def parent_text(run: RunLike) -> str:
-    """``from 2026-12-03/15-00-00-seed0`` for a run started with ``training.init_from``, else ``""``."""
-    return f"from {run_label(run.parent)}" if run.parent is not None else ""
+    """``from 15-00-00-seed0`` for a run started with ``training.init_from`` (the date too when it differs), else ``""``."""
+    if run.parent is None:
+        return ""
+    same_day = run.parent.parent.name == run.path.parent.name
+    return f"from {run.parent.name if same_day else run_label(run.parent)}"
+
+
+def parents_text(runs: list[Any]) -> str:
+    """What an ensemble's members were started from: ``from ensemble 15-00-00``, ``from 15-00-00``, or ``""``."""
+    parents = {r.parent for r in runs if r.parent is not None}
+    if not parents:
+        return ""
+    if len(parents) == 1:
+        return parent_text(next(r for r in runs if r.parent is not None))
+    bases = {(p.parent.name, m["base"]) if (m := MEMBER_NAME.fullmatch(p.name)) else None for p in parents}
+    if len(bases) == 1 and None not in bases:
+        day, base = next(iter(bases))  # type: ignore[misc]
+        same_day = all(r.path.parent.name == day for r in runs)
+        return f"from ensemble {base if same_day else f'{day}/{base}'} (each member from its own seed)"
+    return "from several runs"
 
 
 def group_status(statuses: list[str]) -> str:
@@ -264,7 +288,7 @@ def _group_cell(group: RunGroup[RunInfo], column: int, role: int) -> Any:
         values = (
             group.title, group_status([r.status for r in runs]), _display(runs[0], 2), "",
             _fmt(min_of([r.best_val_loss for r in runs]), ".4g"),
-            _fmt(mean_of([r.test_error_px for r in runs]), ".2f", " (mean)"), _parents_text(runs),
+            _fmt(mean_of([r.test_error_px for r in runs]), ".2f", " (mean)"), parents_text(runs),
         )  # fmt: skip
         return values[column]
     if role == SORT_ROLE:
@@ -281,11 +305,6 @@ def _group_cell(group: RunGroup[RunInfo], column: int, role: int) -> Any:
     if role == Qt.ItemDataRole.TextAlignmentRole and 3 <= column <= 5:
         return RIGHT_ALIGNED
     return None
-
-
-def _parents_text(runs: list[Any]) -> str:
-    parents = {parent_text(r) for r in runs} - {""}
-    return parents.pop() if len(parents) == 1 else ("from their own parents" if parents else "")
 
 
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:

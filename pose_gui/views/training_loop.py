@@ -98,8 +98,8 @@ class LoopControls(QObject):
             return False
         return self.session.retrain(parents, self.ensemble_size)
 
-    def compare_with_parent(self, run: RunRow | None) -> bool:
-        """Open ``run`` in Review with its parent overlaid.
+    def compare_with_parent(self, run: RunRow | None, rows: list[RunRow] | None = None) -> bool:
+        """Open ``run`` in Review with its parent overlaid; the status bar gives both runs' test errors (from ``rows``).
 
         Returns:
             False (with a message) when ``run`` is not a run started from another one.
@@ -112,14 +112,19 @@ class LoopControls(QObject):
             )
             return False
         self.state.compare_open_requested.emit(run.path, run.parent)
-        self.state.post_message(f"Comparing {run.name} with its parent {run_label(run.parent)} in Review", 6000)
+        parent_row = next((r for r in rows or [] if r.path == run.parent), None)
+        self.state.post_message(
+            f"Review: {run.name} (dots, test error {_px(run.test_error_px)}) compared with its parent "
+            f"{run_label(run.parent)} (crosses, test error {_px(parent_row.test_error_px if parent_row else None)})",
+            15000,
+        )
         return True
 
     def context_menu(self, selected: list[RunRow], rows: list[RunRow]) -> QMenu:
         """The history's right-click menu for ``selected``."""
         menu = QMenu(self._parent_widget)
         single = selected[0] if len(selected) == 1 else None
-        compare = menu.addAction("Compare with parent in Review", lambda: self.compare_with_parent(single))
+        compare = menu.addAction("Compare with parent in Review", lambda: self.compare_with_parent(single, rows))
         compare.setEnabled(single is not None and single.parent is not None)
         parents = retrain_parents(selected, rows)
         what = "this ensemble" if parents and len(parents) > 1 else "this run"
@@ -158,6 +163,10 @@ def retrain_parents(selected: list[RunRow], rows: list[RunRow]) -> list[Path] | 
         if _all_finished(group):
             return [r.path for r in group.runs]
     return []
+
+
+def _px(error_px: float | None) -> str:
+    return "unknown" if error_px is None else f"{error_px:.2f} px"
 
 
 def _all_finished(group: RunGroup[RunRow]) -> bool:

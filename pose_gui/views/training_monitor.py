@@ -64,6 +64,7 @@ from pose_gui.views.training_parts import (
 )
 from pose_gui.views.training_progress import TrainingProgressRow, phase_text
 from pose_gui.views.training_resume import ResumeControls
+from pose_gui.workers.ensemble_job import EnsembleTrainingJob
 from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tensorboard import TensorBoardServer
 from pose_gui.workers.training import TrainingFailure
@@ -290,7 +291,7 @@ class TrainingMonitorPane(QWidget):
         """Open the selected run in Review with the run it started from overlaid."""
         selected = self.selected_rows()
         run = selected[0] if len(selected) == 1 else self._row(self._shown_run) if not selected else None
-        return self.loop.compare_with_parent(run)
+        return self.loop.compare_with_parent(run, self.rows)
 
     def _config_saved_or_kept(self, what: str) -> bool:
         """False if busy or the user cancels; unsaved Config edits are saved first if the user says so."""
@@ -466,7 +467,11 @@ class TrainingMonitorPane(QWidget):
         job = self.session.job
         name = run_name(job.run_dir) if job is not None else ""
         member = self.session.member_text()
-        text = f"Ensemble {status} at {member} ({name})" if member else f"Run {name} {status}"
+        text = f"Run {name} {status}"
+        if isinstance(job, EnsembleTrainingJob) and status == RunStatus.FINISHED:
+            text = f"Ensemble finished: all {job.n_members} members trained ({name} last)"
+        elif member:
+            text = f"Ensemble {status} at {member} ({name})"
         self.set_phase(text, busy=False, color=STATUS_COLORS.get(status))
         history = self.session.history
         self.progress_row.show_where_it_ended(status, history.progress if history is not None else None)
@@ -566,7 +571,9 @@ class TrainingMonitorPane(QWidget):
 
     def _set_rows(self, rows: list[RunRow]) -> None:
         self.rows = list(rows)
-        fill_history_tree(self.history_tree, self.rows, self._row_status)
+        job = self.session.job
+        planned = job.member_dirs if isinstance(job, EnsembleTrainingJob) and job.is_running() else []
+        fill_history_tree(self.history_tree, self.rows, self._row_status, planned)
         self._select_history_row(self._shown_run)
         self.update_buttons()
 

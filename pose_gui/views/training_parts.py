@@ -6,7 +6,7 @@ about showing the session's run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from pose_core.runs.layout import RunLayout
 from pose_gui.models.loss_history import RunRow, format_duration
-from pose_gui.models.runs import RunGroup, group_runs, group_status, mean_of, min_of, parent_text
+from pose_gui.models.runs import RunGroup, group_runs, group_status, mean_of, min_of, parent_text, parents_text
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
 
 if TYPE_CHECKING:
@@ -148,8 +148,12 @@ class HistoryTab(QWidget):
         layout.addLayout(bottom)
 
 
-def fill_history_tree(tree: QTreeWidget, rows: list[RunRow], status_of: Callable[[RunRow], str]) -> None:
+def fill_history_tree(
+    tree: QTreeWidget, rows: list[RunRow], status_of: Callable[[RunRow], str], planned: Sequence[Path] = ()
+) -> None:
     """Write ``rows`` into the history tree (signals blocked); ``status_of`` may override a row's status.
+
+    ``planned``: the member folders of the ensemble training now (its row says ``1 of 3 runs``).
 
     An ensemble is one top-level row (``ensemble <date>/<id> (N runs)``) with its members under it
     (expanded); a run started from another run says ``from <parent>`` in the last column.
@@ -162,7 +166,9 @@ def fill_history_tree(tree: QTreeWidget, rows: list[RunRow], status_of: Callable
             tree.addTopLevelItem(_run_item(group.runs[0], status_of(group.runs[0])))
             continue
         statuses = [status_of(r) for r in group.runs]
+        n_planned = len(planned) if any(r.path in planned for r in group.runs) else None
         top = QTreeWidgetItem(_group_values(group, statuses))
+        top.setText(0, group.title_of(n_planned))
         font = top.font(0)
         font.setBold(True)
         top.setFont(0, font)
@@ -179,21 +185,13 @@ def fill_history_tree(tree: QTreeWidget, rows: list[RunRow], status_of: Callable
 def _group_values(group: RunGroup[RunRow], statuses: list[str]) -> list[str]:
     runs = group.runs
     started = min((r.started for r in runs if r.started), default=None)
-    epochs = [r.epochs for r in runs if r.epochs is not None]
     return [
         group.title, group_status(statuses), started.strftime("%Y-%m-%d %H:%M") if started else "—",
-        format_duration(sum(r.duration_s for r in runs)), str(sum(epochs)) if epochs else "—",
+        format_duration(sum(r.duration_s for r in runs)), "",
         _fmt(min_of([r.best_train_loss for r in runs])), _fmt(min_of([r.best_val_loss for r in runs])),
         _fmt(mean_of([r.test_error_px for r in runs]), ".2f") + (" (mean)" if len(runs) > 1 else ""),
-        _group_parent(runs),
+        parents_text(runs),
     ]  # fmt: skip
-
-
-def _group_parent(runs: list[RunRow]) -> str:
-    parents = {parent_text(r) for r in runs} - {""}
-    if len(parents) > 1:
-        return "from an ensemble (each member from its own)"
-    return parents.pop() if parents else ""
 
 
 def _run_item(row: RunRow, status: str) -> QTreeWidgetItem:

@@ -63,6 +63,7 @@ for i, (seed, member) in enumerate(zip(seeds, members)):
         if status == "stopped":
             break
         emit(event="epoch_end", epoch=e, metrics={"val_supervised_loss": 2.0 / (e + 1) + seed})
+        print(f"epoch {e} done", flush=True)
     emit(event=status, epoch=e, global_step=2 * e + 2)
     f.close()
     (member / "summary.json").write_text(json.dumps({"status": status, "ensemble": {
@@ -113,6 +114,12 @@ def write_ensemble(project: Path, base: str, seeds: list[int]) -> list[Path]:
     return members
 
 
+def run_name(job: EnsembleTrainingJob) -> str:
+    """``<date>/<base>`` of an ensemble job (its members are ``<base>-seed<S>``)."""
+    first = job.member_dirs[0]
+    return f"{first.parent.name}/{first.name.rsplit('-seed', 1)[0]}"
+
+
 def wait_history(qtbot: QtBot, pane: TrainingMonitorPane, n_rows: int) -> None:
     pane.refresh_history()
     qtbot.waitUntil(lambda: len(tree_items(pane.history_tree)) == n_rows and not pane.is_loading(), timeout=20_000)
@@ -141,7 +148,7 @@ def test_train_ensemble_of_3_follows_each_member_and_groups_them(
     assert pane.state.run_dir == job.member_dirs[1]  # the member training now is the run shown
     assert wait_ended(qtbot, pane) == "finished"
     assert job.member_index == 2 and not job.process.is_running()
-    assert "member 3 of 3" in pane.phase_label.text()
+    assert "Ensemble finished: all 3 members trained" in pane.phase_label.text()
     name = f"{job.member_dirs[2].parent.name}/{job.member_dirs[2].name}"
     assert pane.plots.curve_points(name, "train_supervised_loss")[1][0] == pytest.approx(3.0)  # member 3's own curve
     assert (job.member_dirs[1] / "train.log").read_text(encoding="utf-8").strip()  # each member has its log
@@ -167,6 +174,7 @@ def test_stop_ends_the_whole_ensemble_and_no_process_is_left(
     qtbot.waitUntil(lambda: "Member 2 of 3" in pane.progress_bar.format(), timeout=30_000)
     job = pane.session.job
     assert isinstance(job, EnsembleTrainingJob)
+    qtbot.waitUntil(lambda: top_texts(pane)[:1] == [f"ensemble {run_name(job)} (2 of 3 runs)"], timeout=10_000)
     qtbot.mouseClick(pane.stop_button, Qt.MouseButton.LeftButton)
     assert wait_ended(qtbot, pane) == "stopped"
     assert not job.process.is_running()
@@ -203,7 +211,7 @@ def test_history_and_project_pane_group_ensembles_and_name_parents(
     (example_project / "outputs" / "2024-01-01" / "09-00-00-seed1" / "summary.json").unlink()  # e.g. killed
     wait_history(qtbot, pane, 5)
     assert top_texts(pane) == ["2024-01-01/12-00-00", "ensemble 2024-01-01/09-00-00 (3 runs)"]
-    assert top_texts(pane, 8) == ["from 2024-01-01/09-00-00-seed0", ""]
+    assert top_texts(pane, 8) == ["from 09-00-00-seed0", ""]
     from pose_gui.views.project_view import ProjectView
 
     view = ProjectView(pane.state)
@@ -218,7 +226,7 @@ def test_history_and_project_pane_group_ensembles_and_name_parents(
         children = {model.index(r, 0, group).data(PATH_ROLE) for r in range(3)}
         assert children == {str(m) for m in members}
         child = rows["2024-01-01/12-00-00"]
-        assert model.index(child.row(), 6).data() == "from 2024-01-01/09-00-00-seed0"
+        assert model.index(child.row(), 6).data() == "from 09-00-00-seed0"
         assert (
             "3 training runs" not in view.page.summary_label.text()
             and "4 training runs" in view.page.summary_label.text()
@@ -328,6 +336,8 @@ def test_compare_with_parent_opens_review_with_both_runs_on_the_same_video(
     assert training.compare_button.isEnabled()
     qtbot.mouseClick(training.compare_button, Qt.MouseButton.LeftButton)
     assert window.current_pane_name() == "review" and window.state.run_dir == child
+    message = window.statusBar().currentMessage()
+    assert "10-00-00 (dots, test error 4.00 px)" in message and "09-00-00 (crosses, test error 4.00 px)" in message
     review = window.pane("review")
     assert review is not None
     assert review.session.compare_run == parent  # type: ignore[attr-defined]
@@ -368,4 +378,5 @@ def test_real_ensemble_of_2_then_retrain_each_member_from_its_own_weights(
         cfg = yaml.safe_load((child / "config.yaml").read_text(encoding="utf-8"))
         assert Path(cfg["training"]["init_from"]) == parent  # each member from its own seed's weights
     wait_history(qtbot, pane, 6)
-    assert top_texts(pane, 8)[0] == "from an ensemble (each member from its own)"
+    base = first.member_dirs[0].name.removesuffix("-seed0")
+    assert top_texts(pane, 8)[0] == f"from ensemble {base} (each member from its own seed)"
