@@ -58,9 +58,7 @@ from pose_gui.views.training_parts import (
     FailureBox,
     HistoryTab,
     fill_history_tree,
-    item_run_path,
     read_log_tail,
-    tree_items,
 )
 from pose_gui.views.training_progress import TrainingProgressRow, phase_text
 from pose_gui.views.training_resume import ResumeControls
@@ -230,7 +228,7 @@ class TrainingMonitorPane(QWidget):
 
     def _build_side_tabs(self) -> QTabWidget:
         self.side_tabs = QTabWidget()
-        history = HistoryTab()
+        self.history = history = HistoryTab()
         self.history_tree = history.tree
         self.history_tree.itemSelectionChanged.connect(self._on_history_selection_changed)
         self.history_tree.customContextMenuRequested.connect(self._on_history_tree_context_menu_requested)
@@ -533,15 +531,7 @@ class TrainingMonitorPane(QWidget):
 
     def selected_rows(self) -> list[RunRow]:
         """The runs selected in the history (an ensemble's row stands for all its members), newest first."""
-        paths: set[Path] = set()
-        for item in self.history_tree.selectedItems():
-            path = item_run_path(item)
-            if path is not None:
-                paths.add(path)
-            for i in range(item.childCount()):
-                child_path = item_run_path(item.child(i))
-                if child_path is not None:
-                    paths.add(child_path)
+        paths = self.history.selected_paths()
         return [row for row in self.rows if row.path in paths]
 
     def _on_history_selection_changed(self) -> None:
@@ -584,14 +574,7 @@ class TrainingMonitorPane(QWidget):
         return next((r for r in self.rows if run_dir is not None and r.path == Path(run_dir)), None)
 
     def _select_history_row(self, run_dir: Path | None) -> None:
-        tree = self.history_tree
-        tree.blockSignals(True)
-        tree.clearSelection()
-        for item in tree_items(self.history_tree):
-            if run_dir is not None and item_run_path(item) == Path(run_dir):
-                item.setSelected(True)
-                tree.scrollToItem(item)
-        tree.blockSignals(False)
+        self.history.select_run(run_dir)
 
     def _on_state_project_changed(self, _project: Any) -> None:
         if not self.session.is_running():

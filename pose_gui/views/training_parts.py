@@ -147,6 +147,24 @@ class HistoryTab(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addLayout(bottom)
 
+    def selected_paths(self) -> set[Path]:
+        """The run folders selected (an ensemble's row selects all its members)."""
+        paths: set[Path] = set()
+        for item in self.tree.selectedItems():
+            rows = [item] + [item.child(i) for i in range(item.childCount())]
+            paths.update(path for row in rows if (path := item_run_path(row)) is not None)
+        return paths
+
+    def select_run(self, run_dir: Path | None) -> None:
+        """Select the row of ``run_dir`` alone (none for None), without a selection signal."""
+        self.tree.blockSignals(True)
+        self.tree.clearSelection()
+        for item in tree_items(self.tree):
+            if run_dir is not None and item_run_path(item) == Path(run_dir):
+                item.setSelected(True)
+                self.tree.scrollToItem(item)
+        self.tree.blockSignals(False)
+
 
 def fill_history_tree(
     tree: QTreeWidget, rows: list[RunRow], status_of: Callable[[RunRow], str], planned: Sequence[Path] = ()
