@@ -342,9 +342,8 @@ class TrainingSession(QObject):
         job = self.job
         return job.member_text() if isinstance(job, EnsembleTrainingJob) else ""
 
-    def _on_job_member_started(self, index: int, run_dir: Path) -> None:
-        self.history = LossHistory()  # each member has its own curves
-        self.state.set_run_dir(run_dir)
+    def _on_job_member_started(self, index: int, _run_dir: Path) -> None:
+        self.history = LossHistory()  # each member has its own curves; it becomes the current run once it exists
         job = self.job
         n_members = job.n_members if isinstance(job, EnsembleTrainingJob) else 1
         self.member_started.emit(index, n_members)
@@ -377,6 +376,9 @@ class TrainingSession(QObject):
             self.history.add_event(event)
         self.event_received.emit(event)
         if event.kind == "started":  # the run folder exists now: every run list shows it
+            job = self.job
+            if isinstance(job, EnsembleTrainingJob) and job.member_index > 0 and self.state.run_dir != job.run_dir:
+                self.state.set_run_dir(job.run_dir)  # an ensemble's next member is the current run now
             self.state.runs_changed.emit()
 
     def _on_job_failed(self, failure: TrainingFailure) -> None:
