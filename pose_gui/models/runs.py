@@ -153,7 +153,7 @@ def parents_text(runs: list[Any]) -> str:
     if len(bases) == 1 and None not in bases:
         day, base = next(iter(bases))  # type: ignore[misc]
         same_day = all(r.path.parent.name == day for r in runs)
-        return f"from ensemble {base if same_day else f'{day}/{base}'} (each member from its own seed)"
+        return f"from ensemble {base if same_day else f'{day}/{base}'}"  # each member from its own seed's member
     return "from several runs"
 
 
@@ -293,6 +293,8 @@ def _group_cell(group: RunGroup[RunInfo], column: int, role: int) -> Any:
         return values[column]
     if role == SORT_ROLE:
         return _sort_value(runs[0], column)
+    if role == Qt.ItemDataRole.ForegroundRole and column == 1:  # "3 finished" in the finished colour
+        return QColor(STATUS_COLORS.get(group_status([r.status for r in runs]).split(" ", 1)[-1], "#000000"))
     if role == Qt.ItemDataRole.FontRole and column == 0:
         font = QFont()
         font.setBold(True)

@@ -141,7 +141,7 @@ class TrainingMonitorPane(QWidget):
         splitter.addWidget(self._build_side_tabs())
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([520, 760])  # the history's columns fit at the default window width
+        splitter.setSizes([480, 800])  # the history's columns fit at the default window width
         layout.addWidget(splitter, 1)
         self.update_buttons()
 

@@ -194,6 +194,10 @@ def fill_history_tree(
                           "its members' curves.")  # fmt: skip
         status = group_status(statuses)
         top.setForeground(1, QColor(ROW_STATUS_COLORS.get(status.split(" ", 1)[-1], "#000000")))
+        if top.text(8).startswith("from ensemble"):
+            top.setToolTip(
+                8, "Retrained from that ensemble: each member started from the parent member of its own seed"
+            )
         top.addChildren([_run_item(r, s) for r, s in zip(group.runs, statuses, strict=True)])
         tree.addTopLevelItem(top)
         top.setExpanded(top.text(0) not in collapsed)

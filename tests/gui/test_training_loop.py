@@ -379,4 +379,4 @@ def test_real_ensemble_of_2_then_retrain_each_member_from_its_own_weights(
         assert Path(cfg["training"]["init_from"]) == parent  # each member from its own seed's weights
     wait_history(qtbot, pane, 6)
     base = first.member_dirs[0].name.removesuffix("-seed0")
-    assert top_texts(pane, 8)[0] == f"from ensemble {base} (each member from its own seed)"
+    assert top_texts(pane, 8)[0] == f"from ensemble {base}"
