@@ -182,7 +182,6 @@ class TrainingMonitorPane(QWidget):
             row.addWidget(widget)
         row.addSpacing(16)
         row.addWidget(self.retrain_button)
-        row.addWidget(self.compare_button)
         row.addSpacing(16)
         row.addWidget(self.attach_button)
         row.addWidget(self.export_button)
@@ -233,6 +232,7 @@ class TrainingMonitorPane(QWidget):
         self.history_tree.itemSelectionChanged.connect(self._on_history_selection_changed)
         self.history_tree.customContextMenuRequested.connect(self._on_history_tree_context_menu_requested)
         history.refresh_button.clicked.connect(self.refresh_history)
+        history.add_button(self.compare_button)  # acts on the selected run
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(MAX_LOG_LINES)

@@ -138,14 +138,18 @@ class HistoryTab(QWidget):
         self.refresh_button = QPushButton("Refresh")
         hint = QLabel(
             "Select a run to replay its curves; Ctrl-click several runs (or select an ensemble) to overlay them. "
-            "Right-click a run for Retrain and Compare with parent."
+            "Right-click a run to retrain from it or compare it with its parent."
         )
         hint.setWordWrap(True)
-        bottom = QHBoxLayout()
+        self._bottom = bottom = QHBoxLayout()
         bottom.addWidget(hint, 1)
         bottom.addWidget(self.refresh_button)
         layout.addWidget(self.tree, 1)
         layout.addLayout(bottom)
+
+    def add_button(self, button: QPushButton) -> None:
+        """Put ``button`` (an action on the selected runs) before Refresh."""
+        self._bottom.insertWidget(self._bottom.count() - 1, button)
 
     def selected_paths(self) -> set[Path]:
         """The run folders selected (an ensemble's row selects all its members)."""

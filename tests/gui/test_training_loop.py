@@ -347,7 +347,8 @@ def test_compare_with_parent_opens_review_with_both_runs_on_the_same_video(
     )  # type: ignore[attr-defined]
     assert review.session.compare.xy_lik[0, 0, 0] == pytest.approx(20.0)  # type: ignore[attr-defined]
     assert review.session.predictions.xy_lik[0, 0, 0] == pytest.approx(23.0)  # type: ignore[attr-defined]
-    window.close()
+    qtbot.waitUntil(lambda: not window.is_loading(), timeout=30_000)
+    assert window.close()
 
 
 # ----------------------------------------------------------------------------- real training (slow)
