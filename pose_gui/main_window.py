@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         state.run_open_requested.connect(self._on_state_run_open_requested)
         state.video_open_requested.connect(self._on_state_video_open_requested)
         state.label_frames_requested.connect(self._on_state_label_frames_requested)
+        state.compare_open_requested.connect(self._on_state_compare_open_requested)
         self._update_enabled()
         self._on_state_busy_changed(0)
 
@@ -506,6 +507,14 @@ class MainWindow(QMainWindow):
             pane = self.pane("label")
             if pane is not None:
                 pane.queue_frames(Path(video), list(frame_indices), reason)  # type: ignore[attr-defined]
+
+    def _on_state_compare_open_requested(self, run_dir: Path, compare_run: Path) -> None:
+        """Training's "Compare with parent": Review shows ``run_dir`` with ``compare_run`` overlaid."""
+        self.state.set_run_dir(Path(run_dir))
+        if self.show_pane("review"):
+            pane = self.pane("review")
+            if pane is not None:
+                pane.compare_with(Path(compare_run))  # type: ignore[attr-defined]
 
     def _show_target_pane(self, name: str, what: str) -> None:
         if not self.show_pane(name):

@@ -7,7 +7,8 @@ nothing from running them at once), in sibling folders ``<run_dir>-seed<S>``; ea
 is left alone, so every member sees the same train/validation/test frames.
 
 ``training.init_from=RUN_DIR`` starts a new run from that run's best weights (new optimiser, new
-folder); the saved config keeps ``init_from``, so the run's parent is known. A parent with other
+folder); the saved config keeps ``init_from``, so the run's parent is known. With both keys and
+``RUN_DIR`` a member of an ensemble, each new member starts from the parent member of its own seed. A parent with other
 keypoints, another backbone or another model type is refused before anything is written.
 """
 
@@ -62,11 +63,28 @@ def plan_members(run_dir: Path, seeds: list[int]) -> list[EnsembleMember]:
 
 
 def member_config(loaded: LoadedConfig, seed: int) -> LoadedConfig:
-    """A copy of ``loaded`` for one member: its model seed set, no ``ensemble_seeds``."""
+    """A copy of ``loaded`` for one member: its model seed set, no ``ensemble_seeds``.
+
+    With ``training.init_from`` a member of an ensemble, each new member starts from the parent
+    ensemble's member trained with the same seed (:func:`same_seed_member`): retraining an ensemble
+    keeps its members as different as they were.
+    """
     cfg = copy.deepcopy(loaded.cfg)
     cfg.training.rng_seed_model_pt = int(seed)
     cfg.training.ensemble_seeds = None
+    if cfg.training.init_from:
+        cfg.training.init_from = str(same_seed_member(Path(str(cfg.training.init_from)), int(seed)))
     return LoadedConfig(cfg, loaded.ignored, loaded.ignored_keys, loaded.source, loaded.run_dir)
+
+
+def same_seed_member(parent: Path, seed: int) -> Path:
+    """The member of ``parent``'s ensemble trained with ``seed``; ``parent`` itself when there is none."""
+    info = ensemble_info(parent)
+    for member in info.get("members", []) if info else []:
+        member_info = ensemble_info(Path(member))
+        if member_info is not None and member_info.get("seed") == seed:
+            return Path(member)
+    return parent
 
 
 def record_ensemble(run_dir: Path, ensemble_id: str, seed: int, members: list[EnsembleMember]) -> None:

@@ -284,6 +284,8 @@ class RunRow:
         history: The run's curves.
         has_checkpoint: A ``last*.ckpt`` exists (the run can be resumed).
         configured_epochs: The epoch count the run was configured for (``training.max_epochs``), if known.
+        ensemble_id: The ensemble it belongs to (``training.ensemble_seeds``), if any.
+        parent: The run it was started from (``training.init_from``), if any.
     """
 
     path: Path
@@ -297,6 +299,8 @@ class RunRow:
     history: LossHistory
     has_checkpoint: bool = False
     configured_epochs: int | None = None
+    ensemble_id: str | None = None
+    parent: Path | None = None
 
     @property
     def name(self) -> str:
@@ -332,6 +336,8 @@ def scan_runs(project_root: Path) -> list[RunRow]:
                 history=history,
                 has_checkpoint=find_last_checkpoint(info.path) is not None,
                 configured_epochs=history.progress.max_epochs,
+                ensemble_id=info.ensemble_id,
+                parent=info.parent,
             )
         )
     return rows

@@ -49,6 +49,8 @@ class AppState(QObject):
         config_save_requested(): Save the Config pane's edits now (without asking: the user was asked).
         label_frames_requested(object, list, str): Queue these frames (video ``Path``, frame indices,
             reason) in the label pane.
+        compare_open_requested(object, object): Show a run (``Path``) in the review pane with another run
+            (its parent, ``Path``) overlaid as the comparison.
     """
 
     project_changed = Signal(object)
@@ -71,6 +73,7 @@ class AppState(QObject):
     video_open_requested = Signal(object)
     config_save_requested = Signal()
     label_frames_requested = Signal(object, list, str)
+    compare_open_requested = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -11,7 +11,14 @@ the user's intents to it; they hold no job state. It owns:
 - the job's entry in AppState's job list, and AppState's ``runs_changed`` when a run starts, is
   asked to stop and ends (so every list of runs, the Project pane's included, follows its status).
 
-Intents: :meth:`train`, :meth:`resume`, :meth:`attach`, :meth:`stop`, :meth:`kill`, :meth:`detach`.
+An ensemble (:meth:`train` with ``ensemble_size`` > 1, or :meth:`retrain` from an ensemble) is one
+child (``training.ensemble_seeds=[...]``) followed by an
+:class:`~pose_gui.workers.ensemble_job.EnsembleTrainingJob`: the followed run is the member training
+now; each new member gets a fresh history and :attr:`member_started`. :meth:`retrain` starts a new
+run (or ensemble) with ``training.init_from`` on the project's current labels, after checking in a
+thread that the parents are finished runs whose keypoints and backbone fit (:mod:`pose_gui.sessions.retrain`).
+
+Intents: :meth:`train`, :meth:`retrain`, :meth:`resume`, :meth:`attach`, :meth:`stop`, :meth:`kill`, :meth:`detach`.
 A refused intent emits :attr:`refused` with the reason; a failed check goes to AppState's error dialog.
 """
 
@@ -28,7 +35,9 @@ from pose_core.runs.layout import CONFIG_FILENAME, RunLayout
 from pose_core.runs.status import RunStatus
 from pose_gui.models.loss_history import LossHistory
 from pose_gui.models.state import AppState
+from pose_gui.sessions.retrain import LaunchPlan, check_retrain, plan_new_run
 from pose_gui.workers.attach import STALE_TIMEOUT_S, AttachedRun, AttachPreparation, prepare_attach
+from pose_gui.workers.ensemble_job import EnsembleTrainingJob
 from pose_gui.workers.followed_run import FollowedRun
 from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.training import (
@@ -61,6 +70,7 @@ class TrainingSession(QObject):
         log_received(str): Output text of the followed run.
         failed(object): The followed run failed (:class:`TrainingFailure`).
         stale_changed(bool, str): An attached run went silent (True, the message) or moves again.
+        member_started(int, int): An ensemble moved on to member ``index`` (0-based) of ``n``; :attr:`history` is its own.
         ended(str): The followed run ended (``finished``, ``stopped``, ``killed``, ``failed``,
             ``vanished``, ``detached``).
         refused(str): An intent was refused; the text says why.
@@ -84,6 +94,7 @@ class TrainingSession(QObject):
     log_received = Signal(str)
     failed = Signal(object)
     stale_changed = Signal(bool, str)
+    member_started = Signal(int, int)
     ended = Signal(str)
     refused = Signal(str)
     changed = Signal()
@@ -156,8 +167,12 @@ class TrainingSession(QObject):
 
     # ------------------------------------------------------------------ intents
 
-    def train(self) -> bool:
+    def train(self, ensemble_size: int = 1) -> bool:
         """Train a new run of the open project from its saved config (checked in a thread first).
+
+        Args:
+            ensemble_size: 1 = one run; N > 1 = an ensemble of N runs (seeds from ``training.rng_seed_model_pt``
+                on), trained one after another by one child.
 
         Returns:
             False if refused at once (no project, or busy).
@@ -171,8 +186,41 @@ class TrainingSession(QObject):
             return False
         root = project.root
         self._prepare(
-            validate_project_config, root / CONFIG_FILENAME, lambda _loaded: self._start_new_run(root),
+            plan_new_run, (root / CONFIG_FILENAME, ensemble_size), lambda plan: self._start_new_run(root, plan),
             "Cannot start training", "Checking config.yaml…",
+        )  # fmt: skip
+        return True
+
+    def retrain(self, parents: list[Path], ensemble_size: int = 1) -> bool:
+        """Train a new run from ``parents``' weights on the project's current labels (``training.init_from``).
+
+        Args:
+            parents: One finished run, or the members of a finished ensemble (a new ensemble with their
+                seeds, each member from its own parent's weights).
+            ensemble_size: For a one-run parent: 1 = one child, N > 1 = an ensemble of N all starting from it.
+
+        Returns:
+            False if refused at once (no project, busy, no parent); else the parents are checked in a
+            thread (a parent still training, or whose keypoints or backbone differ, is reported).
+        """
+        if self.is_busy():
+            self.refused.emit(self.busy_reason("retraining"))
+            return False
+        project = self.state.project
+        if project is None:
+            self.state.report_error(DataError("No project is open; open a project first."), "Cannot retrain")
+            return False
+        if not parents:
+            self.state.report_error(
+                DataError("There is no finished run to retrain from; train one first (Train), then retrain."),
+                "Cannot retrain",
+            )
+            return False
+        root = project.root
+        args = (root / CONFIG_FILENAME, [Path(p) for p in parents], list(project.labels.keypoint_names), ensemble_size)
+        self._prepare(
+            check_retrain, args, lambda plan: self._start_new_run(root, plan), "Cannot retrain",
+            "Checking the run to start from…",
         )  # fmt: skip
         return True
 
@@ -244,7 +292,7 @@ class TrainingSession(QObject):
     # ------------------------------------------------------------------ starting
 
     def _prepare(
-        self, fn: Callable[[Path], Any], arg: Path, on_success: Callable[[Any], None], error_title: str, message: str
+        self, fn: Callable[[Any], Any], arg: Any, on_success: Callable[[Any], None], error_title: str, message: str
     ) -> None:
         def on_error(error: BaseException) -> None:
             self._tasks.invalidate("prepare")
@@ -261,20 +309,46 @@ class TrainingSession(QObject):
         self.preparing.emit(message)
         self.changed.emit()
 
-    def _start_new_run(self, project_root: Path) -> None:
+    def _start_new_run(self, project_root: Path, plan: LaunchPlan) -> None:
         run_dir = new_run_dir(project_root)
-        self._launch(run_dir, self.command_factory(project_root, run_dir))
+        command = self.command_factory(project_root, run_dir) + plan.overrides
+        members = plan.member_dirs(run_dir)
+        if not members:
+            self._launch(run_dir, command)
+            return
+        if self.state.project is None:  # closed while the config was checked
+            return
+        assert plan.seeds is not None
+        job = EnsembleTrainingJob(members, plan.seeds, command, stop_grace_s=self.stop_grace_s, parent=self)
+        job.member_started.connect(self._on_job_member_started)
+        self._start_job(job, LossHistory(), f"Training an ensemble of {len(members)} ({run_name(run_dir)})")
 
     def _launch(self, run_dir: Path, command: list[str]) -> None:
         if self.state.project is None:  # closed while the config was checked
             return
         job = TrainingJob(run_dir, command, stop_grace_s=self.stop_grace_s, parent=self)
         history = LossHistory.from_run(run_dir) if RunLayout(run_dir).events.is_file() else LossHistory()
+        self._start_job(job, history, f"Training run {run_name(run_dir)}")
+
+    def _start_job(self, job: TrainingJob, history: LossHistory, description: str) -> None:
         self._follow(job, history, "")
-        self._job_id = self.state.add_job(f"Training run {run_name(run_dir)}")
+        self._job_id = self.state.add_job(description)
         job.start()
-        self.state.set_run_dir(run_dir)
-        self.state.post_message(f"Training started in {run_dir}", 5000)
+        self.state.set_run_dir(job.run_dir)
+        self.state.post_message(f"{description} started in {job.run_dir.parent}", 5000)
+
+    def member_text(self) -> str:
+        """``member 2 of 3 (seed 1)`` while an ensemble is followed, else ""."""
+        job = self.job
+        return job.member_text() if isinstance(job, EnsembleTrainingJob) else ""
+
+    def _on_job_member_started(self, index: int, _run_dir: Path) -> None:
+        self.history = LossHistory()  # each member has its own curves; it becomes the current run once it exists
+        job = self.job
+        n_members = job.n_members if isinstance(job, EnsembleTrainingJob) else 1
+        self.member_started.emit(index, n_members)
+        self.state.runs_changed.emit()
+        self.changed.emit()
 
     def _on_attach_prepared(self, prep: AttachPreparation) -> None:
         run = AttachedRun(prep, stale_timeout_s=self.stale_timeout_s, parent=self)
@@ -302,6 +376,9 @@ class TrainingSession(QObject):
             self.history.add_event(event)
         self.event_received.emit(event)
         if event.kind == "started":  # the run folder exists now: every run list shows it
+            job = self.job
+            if isinstance(job, EnsembleTrainingJob) and job.member_index > 0 and self.state.run_dir != job.run_dir:
+                self.state.set_run_dir(job.run_dir)  # an ensemble's next member is the current run now
             self.state.runs_changed.emit()
 
     def _on_job_failed(self, failure: TrainingFailure) -> None:
@@ -317,22 +394,11 @@ class TrainingSession(QObject):
             self.state.remove_job(self._job_id)
             self._job_id = None
         name = run_name(self.job.run_dir) if self.job is not None else ""
-        self.state.post_message(f"Training run {name} {status}", 8000)
+        member = self.member_text()
+        self.state.post_message(f"Training run {name} {status}" + (f" ({member})" if member else ""), 8000)
         self.ended.emit(status)
         self.changed.emit()
         self.state.runs_changed.emit()
-
-
-def validate_project_config(config_path: Path) -> Any:
-    """Load and validate the project's saved config (worker thread); raises ConfigError with the reason."""
-    from pose_core.config.io import load_config
-
-    if not config_path.is_file():
-        raise DataError(
-            f"{config_path} does not exist; save the project's config (Config pane) before training.",
-            path=str(config_path),
-        )
-    return load_config(config_path)
 
 
 def check_resumable(run_dir: Path) -> Path:

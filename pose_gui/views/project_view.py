@@ -4,8 +4,9 @@ Without a project it shows a welcome page (new / open / example project, recent 
 one: its name and folder, the labelled frame count, each keypoint with how many frames label it,
 a thumbnail grid of the labelled frames with their labels drawn, the videos (frames, fps, size,
 duration; probed in a thread) and the training runs (status, date, epochs, best validation loss,
-test pixel error; read in a thread). Double-clicking a run or a video asks the main window to
-open it in the training or review pane.
+test pixel error, the run it started from; read in a thread; an ensemble's members under one
+row). Double-clicking a run or a video asks the main window to open it in the training or review
+pane.
 
 A project whose ``config.yaml`` or labels CSV is broken still opens (``Project.open_error``): a
 red banner at the top names the file, the line or row and the fix, with a Reload button for after
@@ -30,13 +31,14 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from pose_core.runs.status import RunStatus
 from pose_gui.models.keypoints import KeypointCountsModel
-from pose_gui.models.runs import SORT_ROLE, RunsTableModel
+from pose_gui.models.runs import SORT_ROLE, RunsTreeModel
 from pose_gui.models.state import AppState
 from pose_gui.models.videos import VideosTableModel
 from pose_gui.style import app_icon, bold_label, keypoint_colors
@@ -87,6 +89,22 @@ def _table(model: object, stretch_column: int) -> QTableView:
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+    return view
+
+
+def _tree(model: QSortFilterProxyModel) -> QTreeView:
+    """A runs list: rows like :func:`_table`'s, an ensemble's members indented under it (expanded)."""
+    view = QTreeView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setUniformRowHeights(True)
+    view.setExpandsOnDoubleClick(True)
+    view.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    model.modelReset.connect(view.expandAll)
+    model.layoutChanged.connect(view.expandAll)
     return view
 
 
@@ -177,7 +195,7 @@ class ProjectPage(QWidget):
         self._runs_timer.timeout.connect(self.refresh_runs)
         self.keypoints_model = KeypointCountsModel(self)
         self.videos_model = VideosTableModel(self)
-        self.runs_model = RunsTableModel(self)
+        self.runs_model = RunsTreeModel(self)
         self._build()
         state.runs_changed.connect(self.refresh_runs)
 
@@ -279,10 +297,12 @@ class ProjectPage(QWidget):
         self._runs_proxy = QSortFilterProxyModel(self)
         self._runs_proxy.setSourceModel(self.runs_model)
         self._runs_proxy.setSortRole(SORT_ROLE)
-        self.runs_view = _table(self._runs_proxy, 0)
+        self.runs_view = _tree(self._runs_proxy)
         self.runs_view.setSortingEnabled(True)
         self.runs_view.sortByColumn(2, Qt.SortOrder.DescendingOrder)
-        self.runs_view.setToolTip("Double-click a run to open it in the training pane")
+        self.runs_view.setToolTip(
+            "Double-click a run to open it in the training pane; an ensemble's members are listed under it"
+        )
         self.runs_view.doubleClicked.connect(self._on_runs_view_double_clicked)
         self.runs_hint = QLabel(NO_RUNS_HINT)
         self.runs_hint.setWordWrap(True)
@@ -317,7 +337,7 @@ class ProjectPage(QWidget):
         project = self._state.project
         if project is None:
             return
-        n_runs = self.runs_model.rowCount()
+        n_runs = len(self.runs_model.runs())
         n_videos = len(project.videos)
         self.summary_label.setText(
             f"{project.n_labeled_frames} labelled frames  ·  {project.labels.n_keypoints} keypoints  ·  "
@@ -383,8 +403,9 @@ class ProjectPage(QWidget):
     # ------------------------------------------------------------------ double-clicks
 
     def _on_runs_view_double_clicked(self, index: QModelIndex) -> None:
-        run = self.runs_model.run_at(self._runs_proxy.mapToSource(index).row())
-        self._state.run_open_requested.emit(run.path)
+        run = self.runs_model.run_for(self._runs_proxy.mapToSource(index))
+        if run is not None:  # an ensemble row expands instead
+            self._state.run_open_requested.emit(run.path)
 
     def _on_videos_view_double_clicked(self, index: QModelIndex) -> None:
         self._state.video_open_requested.emit(self.videos_model.path_at(index.row()))

@@ -13,7 +13,10 @@ history table lists the project's runs; selecting one replays its ``events.jsonl
 several overlays them. A failed run shows its traceback and last log lines with a Copy button.
 The progress row (:mod:`~pose_gui.views.training_progress`), the Resume controls
 (:mod:`~pose_gui.views.training_resume`) and the history table, failure box and log helpers
-(:mod:`~pose_gui.views.training_parts`) live in their own modules.
+(:mod:`~pose_gui.views.training_parts`) live in their own modules, as do the labelling loop's controls
+(:mod:`~pose_gui.views.training_loop`: Train ensemble of N, Retrain with new labels, Compare with
+parent). The history groups an ensemble's members under one row and names each retrained run's
+parent; while an ensemble trains, the progress says which member ("member 2 of 3").
 Nothing here blocks the GUI thread: files are read by worker threads or in small timer ticks, and
 training runs in its own process.
 """
@@ -23,13 +26,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSlider,
@@ -48,15 +52,17 @@ from pose_gui.sessions.training import TrainingSession, run_name
 from pose_gui.style import STATUS_COLORS
 from pose_gui.views.cluster_controls import ClusterControls
 from pose_gui.views.loss_plots import LossPlots
+from pose_gui.views.training_loop import LoopControls
 from pose_gui.views.training_parts import (
     STALE_COLOR,
     FailureBox,
     HistoryTab,
-    fill_history_table,
+    fill_history_tree,
     read_log_tail,
 )
 from pose_gui.views.training_progress import TrainingProgressRow, phase_text
 from pose_gui.views.training_resume import ResumeControls
+from pose_gui.workers.ensemble_job import EnsembleTrainingJob
 from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tensorboard import TensorBoardServer
 from pose_gui.workers.training import TrainingFailure
@@ -90,6 +96,7 @@ class TrainingMonitorPane(QWidget):
         self.session = TrainingSession(state, self)
         self.rows: list[RunRow] = []
         self._shown_run: Path | None = None
+        self._context_menu: QMenu | None = None
         self._tasks = LatestRunner(self)
         self._redraw_timer = QTimer(self)  # one redraw per batch of events
         self._redraw_timer.setSingleShot(True)
@@ -98,6 +105,7 @@ class TrainingMonitorPane(QWidget):
         self.tensorboard.failed.connect(lambda error: self.state.report_error(error, "TensorBoard failed"))
         self.tensorboard.ready.connect(lambda url: self.state.post_message(f"TensorBoard serves at {url}", 10000))
         self.cluster = ClusterControls(self.session, state, self)
+        self.loop = LoopControls(self.session, state, self)
         self._build()
         self._connect_session()
         state.project_changed.connect(self._on_state_project_changed)
@@ -133,7 +141,7 @@ class TrainingMonitorPane(QWidget):
         splitter.addWidget(self._build_side_tabs())
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([520, 760])  # the history's columns fit at the default window width
+        splitter.setSizes([480, 800])  # the history's columns fit at the default window width
         layout.addWidget(splitter, 1)
         self.update_buttons()
 
@@ -164,8 +172,16 @@ class TrainingMonitorPane(QWidget):
         self.kill_button.clicked.connect(self.kill_training)
         self.tensorboard_button.clicked.connect(self.open_tensorboard)
         self.attach_button, self.export_button = self.cluster.attach_button, self.cluster.export_button
-        for widget in (self.train_button, self.stop_button, self.kill_button):
+        self.ensemble_spin, self.retrain_button, self.compare_button = (
+            self.loop.ensemble_spin, self.loop.retrain_button, self.loop.compare_button,
+        )  # fmt: skip
+        self.ensemble_spin.valueChanged.connect(lambda _n: self.train_button.setText(self.loop.train_text()))
+        self.retrain_button.clicked.connect(self.retrain)
+        self.compare_button.clicked.connect(self.compare_with_parent)
+        for widget in (self.train_button, self.ensemble_spin, self.stop_button, self.kill_button):
             row.addWidget(widget)
+        row.addSpacing(16)
+        row.addWidget(self.retrain_button)
         row.addSpacing(16)
         row.addWidget(self.attach_button)
         row.addWidget(self.export_button)
@@ -211,10 +227,12 @@ class TrainingMonitorPane(QWidget):
 
     def _build_side_tabs(self) -> QTabWidget:
         self.side_tabs = QTabWidget()
-        history = HistoryTab()
-        self.history_table = history.table
-        self.history_table.itemSelectionChanged.connect(self._on_history_selection_changed)
+        self.history = history = HistoryTab()
+        self.history_tree = history.tree
+        self.history_tree.itemSelectionChanged.connect(self._on_history_selection_changed)
+        self.history_tree.customContextMenuRequested.connect(self._on_history_tree_context_menu_requested)
         history.refresh_button.clicked.connect(self.refresh_history)
+        history.add_button(self.compare_button)  # acts on the selected run
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(MAX_LOG_LINES)
@@ -236,6 +254,7 @@ class TrainingMonitorPane(QWidget):
         session.failed.connect(self.failure_box.show_failure)
         session.stale_changed.connect(self._on_session_stale_changed)
         session.ended.connect(self._on_session_ended)
+        session.member_started.connect(self._on_session_member_started)
         session.refused.connect(self.refuse)
         session.changed.connect(self.update_buttons)
 
@@ -246,14 +265,36 @@ class TrainingMonitorPane(QWidget):
         return self._tasks.is_running()
 
     def start_training(self) -> bool:
-        """Train a new run from the project's saved config (asks first when the Config pane has unsaved edits).
+        """Train a new run (or an ensemble of N, the spin box) from the project's saved config.
+
+        Asks first when the Config pane has unsaved edits.
 
         Returns:
             False if refused or cancelled; else the config is checked in a thread and the child starts
             if it validates (an invalid config is reported).
         """
+        return self._config_saved_or_kept("starting another one") and self.loop.train()
+
+    def retrain(self) -> bool:
+        """Retrain with new labels: a new run from the selected (or newest finished) run's weights.
+
+        Returns:
+            False if refused or cancelled; else the parents are checked in a thread (a bad parent is reported).
+        """
+        if not self._config_saved_or_kept("retraining"):
+            return False
+        return self.loop.retrain(self.selected_rows(), self.rows)
+
+    def compare_with_parent(self) -> bool:
+        """Open the selected run in Review with the run it started from overlaid."""
+        selected = self.selected_rows()
+        run = selected[0] if len(selected) == 1 else self._row(self._shown_run) if not selected else None
+        return self.loop.compare_with_parent(run, self.rows)
+
+    def _config_saved_or_kept(self, what: str) -> bool:
+        """False if busy or the user cancels; unsaved Config edits are saved first if the user says so."""
         if self.session.is_busy():
-            self.refuse(self.session.busy_reason("starting another one"))
+            self.refuse(self.session.busy_reason(what))
             return False
         if self.state.project is not None and self.state.config_has_unsaved_edits:
             choice = dialogs.ask_choice(
@@ -267,7 +308,7 @@ class TrainingMonitorPane(QWidget):
             if choice == SAVE_AND_TRAIN and not self.state.request_config_save():
                 self.refuse("The config edits could not be saved (see the Config pane); training did not start.")
                 return False
-        return self.session.train()
+        return True
 
     def resume_training(self, run_dir: Path, max_epochs: int) -> bool:
         """Continue ``run_dir`` (same folder) until it has trained ``max_epochs`` epochs in all.
@@ -305,6 +346,13 @@ class TrainingMonitorPane(QWidget):
             f"Kill the training of {run_name(job.run_dir)} now?\n\nThe current epoch is lost; the run "
             "keeps its last saved checkpoint and can be resumed from it. Stop ends cleanly instead."
         )
+        member = self.session.member_text()
+        if member:
+            question = (
+                f"Kill the ensemble's training now ({member}, {run_name(job.run_dir)})?\n\nThe current epoch "
+                "is lost and the remaining members are not trained; the members already finished are kept. "
+                "Stop ends cleanly instead."
+            )
         if not dialogs.confirm(self, "Kill training?", question, "Kill"):
             return False
         return self.session.kill()
@@ -381,14 +429,25 @@ class TrainingMonitorPane(QWidget):
 
     def _on_session_phase_changed(self, phase: str, message: str) -> None:
         if phase != "training":
-            self.set_phase(phase_text(phase, message), busy=True)
+            member = self.session.member_text()
+            text = phase_text(phase, message)
+            self.set_phase(f"{member.capitalize()}: {text}" if member else text, busy=True)
+
+    def _on_session_member_started(self, index: int, n_members: int) -> None:
+        """An ensemble's next member started: show its own curves (the previous member is in the history)."""
+        self.show_live()
+        self.set_phase(f"{self.session.member_text().capitalize()}: starting", busy=True)
+        self.refresh_history()
+        self.state.post_message(f"Ensemble: member {index} of {n_members} done, member {index + 1} training", 6000)
 
     def show_progress(self) -> None:
         """Show the followed run's latest progress (epoch, step, images/s, ETA) in the progress bar."""
         history = self.session.history
         if history is not None:
             job = self.session.job
-            self.progress_row.show_progress(history.progress, stopping=bool(job and job.stop_requested))
+            self.progress_row.show_progress(
+                history.progress, stopping=bool(job and job.stop_requested), member=self.session.member_text()
+            )
 
     def _on_session_log_received(self, text: str) -> None:
         self.log_view.moveCursor(self.log_view.textCursor().MoveOperation.End)
@@ -405,7 +464,13 @@ class TrainingMonitorPane(QWidget):
     def _on_session_ended(self, status: str) -> None:
         job = self.session.job
         name = run_name(job.run_dir) if job is not None else ""
-        self.set_phase(f"Run {name} {status}", busy=False, color=STATUS_COLORS.get(status))
+        member = self.session.member_text()
+        text = f"Run {name} {status}"
+        if isinstance(job, EnsembleTrainingJob) and status == RunStatus.FINISHED:
+            text = f"Ensemble finished: all {job.n_members} members trained ({name} last)"
+        elif member:
+            text = f"Ensemble {status} at {member} ({name})"
+        self.set_phase(text, busy=False, color=STATUS_COLORS.get(status))
         history = self.session.history
         self.progress_row.show_where_it_ended(status, history.progress if history is not None else None)
         self._redraw_live()
@@ -464,9 +529,13 @@ class TrainingMonitorPane(QWidget):
             self.failure_box.setVisible(False)
         self.update_buttons()
 
+    def selected_rows(self) -> list[RunRow]:
+        """The runs selected in the history (an ensemble's row stands for all its members), newest first."""
+        paths = self.history.selected_paths()
+        return [row for row in self.rows if row.path in paths]
+
     def _on_history_selection_changed(self) -> None:
-        rows = sorted({index.row() for index in self.history_table.selectionModel().selectedRows()})
-        selected = [self.rows[i] for i in rows if i < len(self.rows)]
+        selected = self.selected_rows()
         if len(selected) == 1:
             self.state.set_run_dir(selected[0].path)
             if self._shown_run != selected[0].path:
@@ -481,9 +550,20 @@ class TrainingMonitorPane(QWidget):
             self.x_axis_combo.setCurrentIndex(1)  # runs are compared per epoch
         self.update_buttons()
 
+    def _on_history_tree_context_menu_requested(self, pos: QPoint) -> None:
+        item = self.history_tree.itemAt(pos)
+        if item is not None and not item.isSelected():
+            self.history_tree.clearSelection()
+            item.setSelected(True)
+        menu = self.loop.context_menu(self.selected_rows(), self.rows)
+        menu.popup(self.history_tree.viewport().mapToGlobal(pos))
+        self._context_menu = menu  # kept for tests and until it closes
+
     def _set_rows(self, rows: list[RunRow]) -> None:
         self.rows = list(rows)
-        fill_history_table(self.history_table, self.rows, self._row_status)
+        job = self.session.job
+        planned = job.member_dirs if isinstance(job, EnsembleTrainingJob) and job.is_running() else []
+        fill_history_tree(self.history_tree, self.rows, self._row_status, planned)
         self._select_history_row(self._shown_run)
         self.update_buttons()
 
@@ -494,13 +574,7 @@ class TrainingMonitorPane(QWidget):
         return next((r for r in self.rows if run_dir is not None and r.path == Path(run_dir)), None)
 
     def _select_history_row(self, run_dir: Path | None) -> None:
-        table = self.history_table
-        table.blockSignals(True)
-        table.clearSelection()
-        for i, row in enumerate(self.rows):
-            if run_dir is not None and row.path == Path(run_dir):
-                table.selectRow(i)
-        table.blockSignals(False)
+        self.history.select_run(run_dir)
 
     def _on_state_project_changed(self, _project: Any) -> None:
         if not self.session.is_running():
@@ -538,3 +612,5 @@ class TrainingMonitorPane(QWidget):
         self.resume.show_run(self._shown_run, self._row(self._shown_run))
         self.resume.update(busy)
         self.tensorboard_button.setEnabled(self._shown_run is not None)
+        selected = self.selected_rows() or ([row] if (row := self._row(self._shown_run)) is not None else [])
+        self.loop.update_buttons(selected, busy, self.state.project is not None)

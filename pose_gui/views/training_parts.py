@@ -1,4 +1,4 @@
-"""Pieces of the Training pane: the failure box, the history tab and its rows, the phase texts.
+"""Pieces of the Training pane: the failure box, the history tab and its rows (ensembles grouped), the phase texts.
 
 Kept apart from :mod:`pose_gui.views.training_monitor` (which composes them) so that module stays
 about showing the session's run.
@@ -6,10 +6,11 @@ about showing the session's run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,14 +20,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from pose_core.runs.layout import RunLayout
 from pose_gui.models.loss_history import RunRow, format_duration
+from pose_gui.models.runs import RunGroup, group_runs, group_status, mean_of, min_of, parent_text, parents_text
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
 
 if TYPE_CHECKING:
@@ -41,13 +43,16 @@ HISTORY_COLUMNS = (
     "Train loss",
     "Val loss",
     "Test px",
+    "From",
 )
 HISTORY_COLUMN_TIPS = {
     "Run": "The run folder, outputs/<date>/<time>",
     "Train loss": "Lowest training loss of an epoch",
     "Val loss": "Lowest validation loss of an epoch",
     "Test px": "Mean pixel error on the test frames",
+    "From": "The run whose weights this run started from (Retrain with new labels, training.init_from)",
 }
+RUN_PATH_ROLE = Qt.ItemDataRole.UserRole
 PHASE_TEXT = {
     "starting": "Starting",
     "waiting": "Waiting for the run to start",
@@ -111,52 +116,143 @@ class FailureBox(QFrame):
 
 
 class HistoryTab(QWidget):
-    """The History tab: the project's runs (one row each, several selectable), a hint and Refresh."""
+    """The History tab: the project's runs (an ensemble's members under one row, several selectable), a hint and Refresh."""
 
     def __init__(self) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
-        self.table = QTableWidget(0, len(HISTORY_COLUMNS))
-        self.table.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(HISTORY_COLUMNS))
+        self.tree.setHeaderLabels(HISTORY_COLUMNS)
+        header_item = self.tree.headerItem()
         for col, name in enumerate(HISTORY_COLUMNS):
-            header_item = self.table.horizontalHeaderItem(col)
-            if header_item is not None and name in HISTORY_COLUMN_TIPS:
-                header_item.setToolTip(HISTORY_COLUMN_TIPS[name])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            if name in HISTORY_COLUMN_TIPS:
+                header_item.setToolTip(col, HISTORY_COLUMN_TIPS[name])
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.refresh_button = QPushButton("Refresh")
-        hint = QLabel("Select a run to replay its curves; Ctrl-click several runs to overlay them.")
+        hint = QLabel(
+            "Select a run to replay its curves; Ctrl-click several runs (or select an ensemble) to overlay them. "
+            "Right-click a run to retrain from it or compare it with its parent."
+        )
         hint.setWordWrap(True)
-        bottom = QHBoxLayout()
+        self._bottom = bottom = QHBoxLayout()
         bottom.addWidget(hint, 1)
         bottom.addWidget(self.refresh_button)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.tree, 1)
         layout.addLayout(bottom)
 
+    def add_button(self, button: QPushButton) -> None:
+        """Put ``button`` (an action on the selected runs) before Refresh."""
+        self._bottom.insertWidget(self._bottom.count() - 1, button)
 
-def fill_history_table(table: QTableWidget, rows: list[RunRow], status_of: Callable[[RunRow], str]) -> None:
-    """Write ``rows`` into the history table (signals blocked); ``status_of`` may override a row's status."""
-    table.blockSignals(True)
-    table.setRowCount(len(rows))
-    for i, row in enumerate(rows):
-        status = status_of(row)
-        values = (
-            row.name, status, row.started.strftime("%Y-%m-%d %H:%M") if row.started else "—",
-            format_duration(row.duration_s), "—" if row.epochs is None else str(row.epochs),
-            _fmt(row.best_train_loss), _fmt(row.best_val_loss), _fmt(row.test_error_px, ".2f"),
-        )  # fmt: skip
-        for col, text in enumerate(values):
-            item = QTableWidgetItem(text)
-            item.setToolTip(
-                f"{row.path}\nTrained with {RunLayout(row.path).config} (the config as saved when it started)"
+    def selected_paths(self) -> set[Path]:
+        """The run folders selected (an ensemble's row selects all its members)."""
+        paths: set[Path] = set()
+        for item in self.tree.selectedItems():
+            rows = [item] + [item.child(i) for i in range(item.childCount())]
+            paths.update(path for row in rows if (path := item_run_path(row)) is not None)
+        return paths
+
+    def select_run(self, run_dir: Path | None) -> None:
+        """Select the row of ``run_dir`` alone (none for None), without a selection signal."""
+        self.tree.blockSignals(True)
+        self.tree.clearSelection()
+        for item in tree_items(self.tree):
+            if run_dir is not None and item_run_path(item) == Path(run_dir):
+                item.setSelected(True)
+                self.tree.scrollToItem(item)
+        self.tree.blockSignals(False)
+
+
+def fill_history_tree(
+    tree: QTreeWidget, rows: list[RunRow], status_of: Callable[[RunRow], str], planned: Sequence[Path] = ()
+) -> None:
+    """Write ``rows`` into the history tree (signals blocked); ``status_of`` may override a row's status.
+
+    ``planned``: the member folders of the ensemble training now (its row says ``1 of 3 runs``).
+
+    An ensemble is one top-level row (``ensemble <date>/<id> (N runs)``) with its members under it
+    (expanded); a run started from another run says ``from <parent>`` in the last column.
+    """
+    tree.blockSignals(True)
+    collapsed = {item.text(0) for item in tree_items(tree) if item.childCount() and not item.isExpanded()}
+    tree.clear()
+    for group in group_runs(rows):
+        if not group.is_ensemble:
+            tree.addTopLevelItem(_run_item(group.runs[0], status_of(group.runs[0])))
+            continue
+        statuses = [status_of(r) for r in group.runs]
+        n_planned = len(planned) if any(r.path in planned for r in group.runs) else None
+        top = QTreeWidgetItem(_group_values(group, statuses))
+        top.setText(0, group.title_of(n_planned))
+        font = top.font(0)
+        font.setBold(True)
+        top.setFont(0, font)
+        top.setToolTip(0, "An ensemble (training.ensemble_seeds): one run per seed, same split. Select it to overlay "
+                          "its members' curves.")  # fmt: skip
+        status = group_status(statuses)
+        top.setForeground(1, QColor(ROW_STATUS_COLORS.get(status.split(" ", 1)[-1], "#000000")))
+        if top.text(8).startswith("from ensemble"):
+            top.setToolTip(
+                8, "Retrained from that ensemble: each member started from the parent member of its own seed"
             )
-            if col == 1:
-                item.setForeground(QColor(ROW_STATUS_COLORS.get(status, "#000000")))
-            table.setItem(i, col, item)
-    table.blockSignals(False)
+        top.addChildren([_run_item(r, s) for r, s in zip(group.runs, statuses, strict=True)])
+        tree.addTopLevelItem(top)
+        top.setExpanded(top.text(0) not in collapsed)
+    tree.blockSignals(False)
+
+
+def _group_values(group: RunGroup[RunRow], statuses: list[str]) -> list[str]:
+    runs = group.runs
+    started = min((r.started for r in runs if r.started), default=None)
+    return [
+        group.title, group_status(statuses), started.strftime("%Y-%m-%d %H:%M") if started else "—",
+        format_duration(sum(r.duration_s for r in runs)), "",
+        _fmt(min_of([r.best_train_loss for r in runs])), _fmt(min_of([r.best_val_loss for r in runs])),
+        _fmt(mean_of([r.test_error_px for r in runs]), ".2f") + (" (mean)" if len(runs) > 1 else ""),
+        parents_text(runs),
+    ]  # fmt: skip
+
+
+def _run_item(row: RunRow, status: str) -> QTreeWidgetItem:
+    values = [
+        row.name, status, row.started.strftime("%Y-%m-%d %H:%M") if row.started else "—",
+        format_duration(row.duration_s), "—" if row.epochs is None else str(row.epochs),
+        _fmt(row.best_train_loss), _fmt(row.best_val_loss), _fmt(row.test_error_px, ".2f"), parent_text(row),
+    ]  # fmt: skip
+    item = QTreeWidgetItem(values)
+    item.setData(0, RUN_PATH_ROLE, str(row.path))
+    tip = f"{row.path}\nTrained with {RunLayout(row.path).config} (the config as saved when it started)"
+    if row.parent is not None:
+        tip += f"\nStarted from the weights of {row.parent}"
+    for col in range(len(values)):
+        item.setToolTip(col, tip)
+    item.setForeground(1, QColor(ROW_STATUS_COLORS.get(status, "#000000")))
+    return item
+
+
+def item_run_path(item: QTreeWidgetItem | None) -> Path | None:
+    """The run folder a history row shows (None for an ensemble's row)."""
+    value = item.data(0, RUN_PATH_ROLE) if item is not None else None
+    return Path(value) if value else None
+
+
+def tree_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
+    """Every row of the history tree, in display order: top-level rows and, after each ensemble, its members."""
+    items: list[QTreeWidgetItem] = []
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        if top is None:
+            continue
+        items.append(top)
+        items.extend(child for j in range(top.childCount()) if (child := top.child(j)) is not None)
+    return items
 
 
 def _fmt(value: float | None, spec: str = ".4g") -> str:

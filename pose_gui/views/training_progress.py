@@ -58,15 +58,19 @@ class TrainingProgressRow(QWidget):
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(0)
 
-    def show_progress(self, p: Any, stopping: bool) -> None:
-        """Show a running run's progress ``p`` (epoch, step, images/s, ETA)."""
-        self.phase_label.setText("Stopping after this step…" if stopping else "Training")
+    def show_progress(self, p: Any, stopping: bool, member: str = "") -> None:
+        """Show a running run's progress ``p`` (epoch, step, images/s, ETA); ``member``: ``member 2 of 3 (seed 1)``."""
+        phase = "Stopping after this step…" if stopping else "Training"
+        self.phase_label.setText(f"{phase} {member}" if member and not stopping else phase)
         total_steps = (p.max_epochs or 0) * p.steps_per_epoch
         self.progress_bar.setRange(0, max(total_steps, 1))
         self.progress_bar.setValue(min(p.epoch * p.steps_per_epoch + p.step, max(total_steps, 1)))
         rate = f"{p.images_per_s:.1f} images/s" if p.images_per_s else "— images/s"
         eta = format_duration(p.eta_s) if p.eta_s is not None else "—"
-        self.progress_bar.setFormat(f"{position_text(p).capitalize()} · {rate} · ETA {eta}")
+        where = position_text(p).capitalize()
+        self.progress_bar.setFormat(
+            f"{member.capitalize()} · {where} · {rate} · ETA {eta}" if member else f"{where} · {rate} · ETA {eta}"
+        )
 
     def show_where_it_ended(self, status: str, p: Any | None) -> None:
         """Replace the running figures (rate, ETA) with where the run ended (``p``: its progress, if known)."""

@@ -486,6 +486,14 @@ class VideoReviewPane(QWidget):
         self.traces.set_traces(self.predictions.xy_lik, self.inspect.trace_keypoints(), colors)
         self.traces.set_cursor(self.state.frame_idx)
 
+    def compare_with(self, run_dir: Path | None) -> None:
+        """Overlay ``run_dir``'s predictions of the video shown (Training's "Compare with parent")."""
+        self.session.set_compare_run(run_dir)
+        runs = [(path, label) for path, label, _s, _c in self.session.runs]
+        if run_dir is not None and run_dir not in [path for path, _ in runs]:
+            runs.append((run_dir, f"{run_dir.parent.name}/{run_dir.name}"))
+        self.sources.set_runs(runs, self.state.run_dir, self.session.compare_run)
+
     def label_this_frame(self) -> None:
         """Queue the current frame in the label pane (the main window routes the intent)."""
         if self.state.video_path is not None:

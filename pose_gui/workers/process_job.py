@@ -127,6 +127,11 @@ class ProcessJob(QObject):
             self.process.waitForFinished(timeout_ms)
         self._close_log()
 
+    def set_log_path(self, log_path: Path | None) -> None:
+        """Append the output from now on to ``log_path`` (an ensemble's next member's ``train.log``)."""
+        self._close_log()
+        self.log_path = log_path
+
     # ------------------------------------------------------------------ output
 
     def last_lines(self, n_lines: int = 40) -> list[str]:

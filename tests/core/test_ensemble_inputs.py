@@ -117,6 +117,26 @@ def test_ensemble_members_differ_in_model_seed_only(tmp_path: Path) -> None:
         plan_members(tmp_path / "x", [0, 0])
 
 
+def test_retraining_an_ensemble_starts_each_member_from_its_own_seed(tmp_path: Path) -> None:
+    from pose_core.training.ensemble import record_ensemble
+
+    parents = plan_members(tmp_path / "09-00-00", [0, 1, 2])
+    for member in parents:
+        member.run_dir.mkdir(parents=True)
+        record_ensemble(member.run_dir, "09-00-00", member.seed, parents)
+    loaded = load_config(
+        None,
+        [
+            *tiny_config_overrides(tmp_path),
+            "training.ensemble_seeds=[0,1,2,3]",
+            f"training.init_from={parents[0].run_dir}",
+        ],
+        check_paths=False,
+    )
+    starts = [Path(str(member_config(loaded, seed).cfg.training.init_from)) for seed in (0, 1, 2, 3)]
+    assert starts == [parents[0].run_dir, parents[1].run_dir, parents[2].run_dir, parents[0].run_dir]  # no seed 3
+
+
 def test_runs_with_different_keypoints_cannot_form_an_ensemble(tmp_path: Path, tiny_checkpoint: Path) -> None:
     a = _finished_run(tmp_path / "a", tiny_checkpoint)
     b = _finished_run(tmp_path / "b", tiny_checkpoint, ["nose", "ear_l", "tail"])

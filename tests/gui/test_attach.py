@@ -22,6 +22,7 @@ from pose_gui import dialogs
 from pose_gui.main_window import MainWindow
 from pose_gui.models.state import AppState
 from pose_gui.views.training_monitor import TrainingMonitorPane
+from pose_gui.views.training_parts import tree_items
 from pose_gui.workers.attach import AttachedRun
 
 if TYPE_CHECKING:
@@ -168,8 +169,8 @@ def test_a_job_that_dies_before_its_first_event_shows_its_error(
     run = attach(qtbot, pane, run_dir)
     assert "Waiting for the run to start" in pane.phase_label.text()
     pane.refresh_history()
-    qtbot.waitUntil(lambda: pane.history_table.rowCount() == 1 and not pane.is_loading(), timeout=20_000)
-    assert pane.history_table.item(0, 1).text() == "waiting"  # not "running": it has not started
+    qtbot.waitUntil(lambda: len(tree_items(pane.history_tree)) == 1 and not pane.is_loading(), timeout=20_000)
+    assert tree_items(pane.history_tree)[0].text(1) == "waiting"  # not "running": it has not started
     dialog_log.confirm_answer = True
     pane.stop_training()  # a queued job: STOP would be deleted by its start
     ((title, error),) = dialog_log.take_errors()

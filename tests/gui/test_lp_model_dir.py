@@ -21,6 +21,7 @@ from pose_core.project import Project
 from pose_gui import dialogs
 from pose_gui.main_window import MainWindow
 from pose_gui.models.state import AppState
+from pose_gui.views.training_parts import tree_items
 
 if TYPE_CHECKING:
     from conftest import DialogLog
@@ -92,9 +93,9 @@ def test_model_folder_in_a_project_shows_its_curves_and_predictions(
     assert window.state.project is not None and window.state.project.root == example_project
     assert window.current_pane_name() == "training"
     training = window.pane("training")
-    qtbot.waitUntil(lambda: training.history_table.rowCount() == 1 and not training.is_loading(), timeout=30_000)
-    assert training.history_table.item(0, 0).text() == RUN_NAME
-    assert training.history_table.item(0, 1).text() == "finished · Lightning Pose"
+    qtbot.waitUntil(lambda: len(tree_items(training.history_tree)) == 1 and not training.is_loading(), timeout=30_000)
+    assert tree_items(training.history_tree)[0].text(0) == RUN_NAME
+    assert tree_items(training.history_tree)[0].text(1) == "finished · Lightning Pose"
     assert not training.resume_button.isEnabled()  # PoseDesk does not resume a Lightning Pose run
     xs, ys = training.plots.curve_points(RUN_NAME, "val_supervised_loss")
     assert (xs, ys) == ([4.0, 8.0, 12.0], pytest.approx(VAL_LOSS))

@@ -25,6 +25,7 @@ from pose_gui import dialogs
 from pose_gui.main_window import MainWindow
 from pose_gui.models.state import AppState
 from pose_gui.views.training_monitor import TrainingMonitorPane
+from pose_gui.views.training_parts import tree_items
 
 if TYPE_CHECKING:
     from conftest import DialogLog
@@ -223,22 +224,22 @@ def test_history_lists_runs_replays_one_and_overlays_two(
     first = write_run(example_project, "10-00-00", [0.9, 0.5, 0.3])
     write_run(example_project, "11-00-00", [0.8, 0.6], status="failed")
     pane.refresh_history()
-    qtbot.waitUntil(lambda: pane.history_table.rowCount() == 2 and not pane.is_loading(), timeout=20_000)
-    statuses = {pane.history_table.item(r, 0).text(): pane.history_table.item(r, 1).text() for r in range(2)}
+    qtbot.waitUntil(lambda: len(tree_items(pane.history_tree)) == 2 and not pane.is_loading(), timeout=20_000)
+    statuses = {tree_items(pane.history_tree)[r].text(0): tree_items(pane.history_tree)[r].text(1) for r in range(2)}
     assert statuses == {"2024-01-01/10-00-00": "finished", "2024-01-01/11-00-00": "failed"}
-    row_of_first = next(r for r in range(2) if pane.history_table.item(r, 0).text().endswith("10-00-00"))
-    assert pane.history_table.item(row_of_first, 6).text() == "0.3"  # best val loss
-    pane.history_table.selectRow(row_of_first)
+    row_of_first = next(r for r in range(2) if tree_items(pane.history_tree)[r].text(0).endswith("10-00-00"))
+    assert tree_items(pane.history_tree)[row_of_first].text(6) == "0.3"  # best val loss
+    tree_items(pane.history_tree)[row_of_first].setSelected(True)
     assert pane.state.run_dir == first
     pane.x_axis_combo.setCurrentIndex(1)
     assert pane.plots.curve_points("2024-01-01/10-00-00", "val_supervised_loss")[1] == [0.9, 0.5, 0.3]
     assert pane.resume_button.isEnabled()
-    pane.history_table.selectAll()
+    pane.history_tree.selectAll()
     labels = {label for label, _history in pane.plots.runs}
     assert labels == {"2024-01-01/10-00-00", "2024-01-01/11-00-00"}
     assert pane.plots.curve_points("2024-01-01/11-00-00", "val_supervised_loss")[1] == [0.8, 0.6]
-    pane.history_table.clearSelection()
-    pane.history_table.selectRow(1 - row_of_first)  # the failed run shows its traceback
+    pane.history_tree.clearSelection()
+    tree_items(pane.history_tree)[1 - row_of_first].setSelected(True)  # the failed run shows its traceback
     qtbot.waitUntil(pane.failure_box.isVisible, timeout=5_000)
     assert "out of memory" in pane.failure_title.text()
 
@@ -280,9 +281,9 @@ def test_real_training_curves_move_and_the_run_finishes(
     assert pane.session.history is not None and pane.session.history.epochs_completed == 2
     run_dir = pane.session.job.run_dir if pane.session.job else Path()
     assert (run_dir / "train.log").read_text(encoding="utf-8").strip()
-    qtbot.waitUntil(lambda: pane.history_table.rowCount() == 1 and not pane.is_loading(), timeout=20_000)
-    assert pane.history_table.item(0, 1).text() == "finished"
-    assert pane.history_table.item(0, 6).text() != "—"  # best validation loss
+    qtbot.waitUntil(lambda: len(tree_items(pane.history_tree)) == 1 and not pane.is_loading(), timeout=20_000)
+    assert tree_items(pane.history_tree)[0].text(1) == "finished"
+    assert tree_items(pane.history_tree)[0].text(6) != "—"  # best validation loss
 
 
 @pytest.mark.slow

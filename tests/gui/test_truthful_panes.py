@@ -28,6 +28,7 @@ from pose_gui.views.config_editor import ConfigEditorPane
 from pose_gui.views.loss_plots import LossPlots
 from pose_gui.views.project_view import ProjectView
 from pose_gui.views.training_monitor import SAVE_AND_TRAIN, TRAIN_SAVED, TrainingMonitorPane, phase_text
+from pose_gui.views.training_parts import tree_items
 from pose_gui.views.video_review import SKELETON_FILENAME, VideoReviewPane
 from pose_gui.workers.predict_job import progress_text
 from tests.gui.conftest import DialogLog
@@ -254,7 +255,9 @@ def test_7_resume_needs_a_checkpoint_and_offers_the_configured_epochs_first(
     no_ckpt = write_run(example_project, "10-00-00", [0.9], status="stopped", checkpoint=False, max_epochs=20)
     stopped = write_run(example_project, "11-00-00", [0.9, 0.7], status="stopped", max_epochs=20)
     training.refresh_history()
-    qtbot.waitUntil(lambda: training.history_table.rowCount() == 2 and not training.is_loading(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: len(tree_items(training.history_tree)) == 2 and not training.is_loading(), timeout=TIMEOUT_MS
+    )
     training.state.set_run_dir(no_ckpt)
     assert not training.resume_button.isEnabled() and "no checkpoint" in training.resume_button.toolTip()
     training.state.set_run_dir(stopped)
@@ -295,7 +298,9 @@ def test_7_resume_tooltip_says_what_happens_to_an_interrupted_epoch(
     stopped = _write_interrupted_run(example_project, "10-00-00", "stopped")
     killed = _write_interrupted_run(example_project, "11-00-00", None)
     training.refresh_history()
-    qtbot.waitUntil(lambda: training.history_table.rowCount() == 2 and not training.is_loading(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: len(tree_items(training.history_tree)) == 2 and not training.is_loading(), timeout=TIMEOUT_MS
+    )
     training.state.set_run_dir(stopped)
     tip = training.resume_button.toolTip()
     assert training.resume_button.isEnabled()
