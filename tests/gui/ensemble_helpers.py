@@ -58,6 +58,9 @@ def make_ensemble(root: Path, *, eks: bool = True, predict: bool = True) -> Ense
     all_preds = []
     for seed, member in enumerate(members):
         (member / "video_preds").mkdir(parents=True)
+        checkpoints = member / "tb_logs" / "example" / "version_0" / "checkpoints"
+        checkpoints.mkdir(parents=True)
+        (checkpoints / "last.ckpt").write_bytes(b"")  # never loaded: every video is already predicted
         (member / "config.yaml").write_text(config, encoding="utf-8")
         summary = {
             "status": "finished",
