@@ -60,6 +60,7 @@ def _choose_in(qtbot: QtBot, combo: object, data: str) -> None:
     combo.activated.emit(index)  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # ~8 s on the loaded 2-core machine (three sources, each read and drawn)
 def test_an_ensemble_is_a_run_with_eks_mean_or_member_as_the_source(
     qtbot: QtBot, window: MainWindow, example_project: Path
 ) -> None:
@@ -135,6 +136,7 @@ def test_spread_and_posterior_traces_lead_to_the_uncertain_frame_and_label_it(
     assert name in label.reason_label.text() and label.reason_label.isVisible()
 
 
+@pytest.mark.slow  # a child process that reports three members' progress (~8 s)
 def test_without_eks_the_pane_offers_predict_with_eks_and_it_runs_as_a_child_process(
     qtbot: QtBot, window: MainWindow, example_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
