@@ -545,6 +545,8 @@ class VideoReviewPane(QWidget):
 
     def _update_traces(self) -> None:
         if self.predictions is None:
+            self.traces.set_traces(None, [], [])  # no stale curves of the run shown before
+            self._update_uncertainty()
             return
         colors = keypoint_colors(len(self.predictions.keypoint_names))
         self.traces.set_traces(self.predictions.xy_lik, self.inspect.trace_keypoints(), colors)

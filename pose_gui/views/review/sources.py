@@ -84,7 +84,6 @@ class SourceBar(QWidget):
             "ensemble mean, variance and the Ensemble Kalman smoothed keypoints"
         )
         self.eks_button.clicked.connect(self.eks_clicked)
-        self.show_ensemble(None, "", [])
         self.compare_combo = QComboBox()
         self.compare_combo.setMinimumContentsLength(28)
         self.compare_combo.setToolTip("Overlay a second run's predictions as crosses")
@@ -97,6 +96,15 @@ class SourceBar(QWidget):
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(340)  # "Predicting 120/994 frames · 85 frames/s · ETA 0:10" fits
         self.progress.setMaximumWidth(420)
+        for combo, n_chars in (
+            (self.video_combo, 18),
+            (self.run_combo, 26),
+            (self.compare_combo, 22),
+            (self.source_combo, 14),
+        ):
+            combo.setMinimumContentsLength(n_chars)  # the bar fits 1600 px with an ensemble's controls and a job
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.show_ensemble(None, "", [])
         self.set_job_running(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -172,6 +180,8 @@ class SourceBar(QWidget):
         self.cancel_button.setVisible(running)
         self.predict_button.setEnabled(not running)
         self.eks_button.setEnabled(not running)
+        self.predict_button.setVisible(not running)  # the progress bar takes their place
+        self.eks_button.setVisible(not running and self.source_combo.count() > 0)
         if running:
             self.progress.setRange(0, 0)
 

@@ -34,6 +34,7 @@ UNCERTAINTY_TIPS = {
     "posterior": "Ensemble Kalman Smoother's posterior standard deviation (px, from x and y posterior variance). "
     "Black: the largest over all keypoints.",
 }
+UNCERTAINTY_ROW_PX = 100  # the trace area grows by this per uncertainty plot shown
 MAX_STRIP_COLUMNS = 4096  # longer videos: each column ORs the flags of several frames
 
 
@@ -121,6 +122,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
             self.cursors.append(cursor)
             self.uncertainty_plots[name] = plot
         self.shown_uncertainty: list[str] = []
+        self.base_height_px = 220
 
     def set_traces(self, xy_lik: np.ndarray | None, keypoints: Sequence[int], colors: Sequence[QColor]) -> None:
         """Plot the chosen keypoints of ``[N, K, 3]`` predictions (None clears)."""
@@ -177,6 +179,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
             self.ci.addItem(self.uncertainty_plots[name], row=row, col=0)
         self.ci.addItem(self.strip, row=3 + len(shown), col=0)
         self.shown_uncertainty = shown
+        self.setMinimumHeight(self.base_height_px + UNCERTAINTY_ROW_PX * len(shown))
 
     def set_problems(self, problems: FrameProblems | None) -> None:
         """Show the problem strip (None clears it)."""
