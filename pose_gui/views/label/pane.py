@@ -485,6 +485,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
                           "Training pane), then suggest frames."), "Cannot suggest frames")  # fmt: skip
             return
         dialog = SuggestFramesDialog(project.root, runs, groups, list(project.videos), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.picks_ready.connect(self.queue_picks)
         self.suggest_dialog = dialog
         dialog.finished.connect(lambda _result: setattr(self, "suggest_dialog", None))
