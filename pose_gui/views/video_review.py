@@ -68,6 +68,7 @@ class VideoReviewPane(QWidget):
         self._waiting_for_frame = False
         self._controls_moved_s = 0.0
         self._cursor_due = False
+        self._default_run: Path | None = None  # the run _choose_defaults chose (its ensemble may be shown instead)
         self._build()
         self.exports = ReviewExports(self.session, self.inspect, self.sources, self)
         self.session.jump_px = self.inspect.jump_px
@@ -193,7 +194,7 @@ class VideoReviewPane(QWidget):
         self.sources.source_chosen.connect(ensemble.choose_source)
         self.sources.eks_clicked.connect(self.start_eks_prediction)
         self.sources.cancel_clicked.connect(ensemble.cancel)
-        ensemble.ensembles_listed.connect(lambda _groups: self._list_runs_in_bar())
+        ensemble.ensembles_listed.connect(lambda _groups: (self._list_runs_in_bar(), self._show_default_ensemble()))
         ensemble.ensemble_changed.connect(self._on_ensemble_changed)
         ensemble.uncertainty_changed.connect(lambda _u: self._update_uncertainty())
         ensemble.job_running_changed.connect(self._on_ensemble_job_running_changed)
@@ -288,6 +289,19 @@ class VideoReviewPane(QWidget):
             default = self.session.default_run(video)
             if default is not None:
                 self.state.set_run_dir(default)
+                self._default_run = default
+        self._show_default_ensemble()
+
+    def _show_default_ensemble(self) -> None:
+        """A run chosen by default that is a member of an ensemble smoothed on this video: show the ensemble."""
+        ensemble, video = self.session.ensemble, self.state.video_path
+        run = self._default_run
+        if run is None or run != self.state.run_dir or ensemble.group is not None or video is None:
+            return
+        group = ensemble.group_of(run)
+        if group is not None and group.eks_csv(video).is_file():
+            self._default_run = None
+            ensemble.choose(group.output_dir)
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
         self._list_runs_in_bar()

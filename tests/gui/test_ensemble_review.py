@@ -241,3 +241,22 @@ write_eks_csv(out / f"{video.stem}_eks.csv", names, SmoothedPredictions(stats.me
               stats.variance_px2, posterior, [1.0]))
 writer.close()
 """
+
+
+def test_review_opens_on_the_ensemble_when_its_newest_run_was_smoothed_on_the_video(
+    qtbot: QtBot, window: MainWindow, example_project: Path
+) -> None:
+    setup = make_ensemble(example_project)
+    window.state.set_project(setup.project)
+    window.show_pane("review")
+    pane = window.pane("review")
+    assert isinstance(pane, VideoReviewPane)
+    eks_csv = setup.output_dir / f"{setup.video.stem}_eks.csv"
+    qtbot.waitUntil(lambda: pane.predictions is not None and pane.predictions.path == eks_csv, timeout=TIMEOUT_MS)
+    assert pane.sources.run_combo.currentText() == "Ensemble 10-00-00 (3 runs)"
+    _choose_in(qtbot, pane.sources.run_combo, str(setup.members[0]))  # the user's choice then stays
+    qtbot.waitUntil(lambda: pane.predictions is not None and pane.predictions.path.parent.parent == setup.members[0],
+                    timeout=TIMEOUT_MS)  # fmt: skip
+    window.state.runs_changed.emit()
+    qtbot.waitUntil(lambda: not pane.is_loading(), timeout=TIMEOUT_MS)
+    assert pane.session.ensemble.group is None
