@@ -194,12 +194,16 @@ class VideoReviewPane(QWidget):
         self.sources.source_chosen.connect(ensemble.choose_source)
         self.sources.eks_clicked.connect(self.start_eks_prediction)
         self.sources.cancel_clicked.connect(ensemble.cancel)
-        ensemble.ensembles_listed.connect(lambda _groups: (self._list_runs_in_bar(), self._show_default_ensemble()))
+        ensemble.ensembles_listed.connect(self._on_ensembles_listed)
         ensemble.ensemble_changed.connect(self._on_ensemble_changed)
         ensemble.uncertainty_changed.connect(lambda _u: self._update_uncertainty())
         ensemble.job_running_changed.connect(self._on_ensemble_job_running_changed)
         ensemble.job_progressed.connect(self.sources.set_progress)
         ensemble.job_ended.connect(lambda ok, text: None if ok else self._show(self.preds_message, text))
+
+    def _on_ensembles_listed(self, _groups: list[object]) -> None:
+        self._list_runs_in_bar()
+        self._show_default_ensemble()
 
     def _on_sources_run_chosen(self, run_dir: Path | None) -> None:
         """A run (not an ensemble) chosen in the run chooser: show it alone, even if it is an ensemble's member."""
