@@ -25,7 +25,7 @@ from pose_gui.workers.process_job import ProcessJob
 
 POLL_INTERVAL_MS = 250
 CANCEL_GRACE_MS = 5000
-EVENTS_FILENAME = "events.jsonl"
+EVENTS_FILENAME = "job_progress.jsonl"
 
 
 class EventsJob(QObject):
