@@ -113,6 +113,7 @@ class ReviewSession(QObject):
         self._predict_job_id: int | None = None
         self._tasks = LatestRunner(self)
         self.ensemble = EnsembleReview(state, self)
+        self.ensemble.uncertainty_changed.connect(lambda _uncertainty: self.update_problems())
         state.project_changed.connect(self._on_state_project_changed)
         state.run_changed.connect(lambda _run: self._on_run_or_video_changed())
         state.video_changed.connect(lambda _video: self._on_video_changed())
@@ -214,7 +215,9 @@ class ReviewSession(QObject):
         """Flag the problem frames again (the pane calls it once the threshold slider rests)."""
         if self.predictions is None or self.scores is None:
             return
-        self.problems = flag_problems(self.scores, self.state.likelihood_threshold, self.jump_px)
+        uncertainty = self.ensemble.uncertainty if self.ensemble.group is not None else None
+        frame_spread = np.fmax.reduce(uncertainty.spread_px, axis=1) if uncertainty is not None else None
+        self.problems = flag_problems(self.scores, self.state.likelihood_threshold, self.jump_px, frame_spread)
         self.problems_changed.emit(self.problems)
 
     def prediction_exists(self) -> Path | None:

@@ -260,3 +260,27 @@ def test_review_opens_on_the_ensemble_when_its_newest_run_was_smoothed_on_the_vi
     window.state.runs_changed.emit()
     qtbot.waitUntil(lambda: not pane.is_loading(), timeout=TIMEOUT_MS)
     assert pane.session.ensemble.group is None
+
+
+def test_frames_the_members_spread_on_are_problem_frames_sent_to_labelling(
+    qtbot: QtBot, window: MainWindow, example_project: Path
+) -> None:
+    from pose_gui.models.predictions import PROBLEM_SPREAD
+
+    setup = make_ensemble(example_project)
+    pane = _review(qtbot, window, setup)
+    _choose_in(qtbot, pane.sources.run_combo, ENSEMBLE_PREFIX + str(setup.output_dir))
+    qtbot.waitUntil(lambda: pane.problems is not None and pane.problems.spread_px is not None, timeout=TIMEOUT_MS)
+    flagged = np.flatnonzero(pane.problems.flags & PROBLEM_SPREAD)
+    assert flagged.tolist() == [DISAGREE_FRAME]
+    assert "ensemble spread 1" in pane.inspect.problem_count_label.text()
+    pane.state.set_frame_idx(DISAGREE_FRAME - 5)
+    qtbot.waitUntil(lambda: pane.shown_frame_idx == DISAGREE_FRAME - 5, timeout=TIMEOUT_MS)
+    qtbot.mouseClick(pane.inspect.next_problem_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ensemble spread" in pane.inspect.frame_problem_label.text(), timeout=TIMEOUT_MS)
+    assert pane.state.frame_idx == DISAGREE_FRAME
+    qtbot.mouseClick(pane.inspect.send_problems_button, Qt.MouseButton.LeftButton)
+    label = window.pane("label")
+    assert isinstance(label, LabelPane)
+    expected = f"labeled-data/{setup.video.stem}/img{DISAGREE_FRAME:08d}.png"
+    qtbot.waitUntil(lambda: label.session is not None and expected in label.session.queued, timeout=TIMEOUT_MS)

@@ -18,11 +18,18 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from pose_gui.models.predictions import PROBLEM_JUMP, PROBLEM_LOW_LIKELIHOOD, PROBLEM_PCA, FrameProblems
+from pose_gui.models.predictions import (
+    PROBLEM_JUMP,
+    PROBLEM_LOW_LIKELIHOOD,
+    PROBLEM_PCA,
+    PROBLEM_SPREAD,
+    FrameProblems,
+)
 
 PROBLEM_COLORS = {  # RGBA per flag; drawn in this order, so a jump shows over the others
     PROBLEM_PCA: (150, 60, 220, 255),
     PROBLEM_LOW_LIKELIHOOD: (230, 160, 0, 255),
+    PROBLEM_SPREAD: (30, 110, 230, 255),
     PROBLEM_JUMP: (220, 40, 40, 255),
 }
 
@@ -90,7 +97,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.strip.setYRange(0, 1)
         self.strip.setMaximumHeight(60)
         self.setToolTip(
-            "Click to go to a frame. Problem strip: orange = low likelihood, red = jump, purple = PCA error"
+            "Click to go to a frame. Problem strip: orange = low likelihood, red = jump, purple = PCA error, "
+            "blue = the ensemble's members spread"
         )
         self.strip_item = pg.ImageItem(axisOrder="row-major")
         self.strip.addItem(self.strip_item)
