@@ -173,11 +173,25 @@ def run_ensemble_predict(args: argparse.Namespace) -> int:
         if status != 0:
             return status
     write_ensemble_file(output_dir, members)
-    for video, count in zip(videos, n_frames, strict=True):
+    for i, (video, count) in enumerate(zip(videos, n_frames, strict=True)):
+        _emit_phase(args.events, f"Smoothing {video.name} with the Ensemble Kalman Smoother", i, len(videos))
         result = smooth_video(members, video, count, output_dir, args.eks_smooth_param)
         print(f"{video.name}: ensemble of {len(members)}, EKS in {result.eks_s:.1f} s -> {result.eks_csv}", flush=True)
     print(f"Ensemble outputs in {output_dir}", flush=True)
     return 0
+
+
+def _emit_phase(events: Path | None, message: str, done: int, total: int) -> None:
+    """A ``phase`` event in the ``--events`` file (the GUI's progress text while eks runs)."""
+    if events is None:
+        return
+    from pose_core.events import EventWriter
+
+    writer = EventWriter(events)
+    try:
+        writer.emit("phase", job="predict", stage="eks", message=message, done=done, total=total)
+    finally:
+        writer.close()
 
 
 def eks_param(text: str) -> float:

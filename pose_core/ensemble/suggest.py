@@ -20,9 +20,10 @@ import io
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,13 @@ LABELED_DATA_DIRNAME = "labeled-data"
 SUGGESTIONS_FILENAME = "suggested_frames.csv"
 SUGGESTION_COLUMNS = ("image", "video", "frame_idx", "score", "reason")
 _FRAME_PNG = re.compile(r"img0*(\d+)\.png$")
+
+SuggestProgress = Callable[[int, int, str], None]
+"""``progress(done, total, message)``: called as each video is scored (done = videos scored so far)."""
+
+
+class SuggestCancelled(DataError):
+    """A stop was asked for (the ``STOP`` file next to the ``--events`` file) while suggesting."""
 
 
 def frame_png_path(project_root: Path, video: Path, frame_idx: int) -> Path:
@@ -65,15 +73,26 @@ def labeled_frames(project_root: Path, image_paths: Sequence[str], videos: Seque
     return {Path(v): by_stem[Path(v).stem] for v in videos}
 
 
-def predict_missing(members: Sequence[MemberRun], videos: Sequence[Path]) -> None:
-    """Predicts, with each member, the videos it has no saved predictions of (progress on the terminal)."""
+def predict_missing(members: Sequence[MemberRun], videos: Sequence[Path], events: Path | None = None) -> None:
+    """Predicts, with each member, the videos it has no saved predictions of (progress on the terminal).
+
+    Args:
+        members: The runs.
+        videos: The videos.
+        events: Also write ``pose-predict``'s progress events to this file (its ``STOP`` file
+            next to it stops the prediction after the current batch).
+
+    Raises:
+        DataError: A prediction failed or was stopped.
+    """
     from pose_core.inference.cli import run_predict
 
     for member in members:
         missing = [v for v in videos if not member.predictions_csv(v).is_file()]
         if missing:
             print(f"Predicting {len(missing)} video(s) with {member.run_dir} first", flush=True)
-            status = run_predict([str(member.run_dir), *map(str, missing)])
+            extra = ["--events", str(events)] if events is not None else []
+            status = run_predict([str(member.run_dir), *map(str, missing), *extra])
             if status != 0:
                 raise DataError(
                     f"Predicting {', '.join(v.name for v in missing)} with {member.run_dir} stopped (status {status})."
@@ -193,13 +212,38 @@ def suggest(
     smooth_param: float | None = None,
     check_appearance: bool = True,
     timings: SuggestTimings | None = None,
+    progress: SuggestProgress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[Pick]:
-    """Ranks the frames of ``videos`` and picks ``n`` (saved predictions must exist)."""
+    """Ranks the frames of ``videos`` and picks ``n`` (saved predictions must exist).
+
+    Args:
+        members: The runs (one is enough).
+        videos: The videos to rank.
+        n: How many frames to pick.
+        labeled: Per video, the frames already labelled or queued.
+        min_gap_frames: Never within this many frames of a labelled or picked frame.
+        eks: Use the Ensemble Kalman Smoother's posterior variance (2+ runs).
+        smooth_param: EKS smoothing parameter (None = fitted).
+        check_appearance: Skip near-duplicate images (reads the picked frames).
+        timings: Filled with where the time went.
+        progress: Called with ``(videos scored, videos + 1, message)`` before each video and before the pick.
+        should_stop: Polled between videos; True raises :class:`SuggestCancelled`.
+
+    Raises:
+        SuggestCancelled: ``should_stop`` said so.
+    """
     from pose_core.video.reader import probe_video
 
     timings = timings if timings is not None else SuggestTimings()
     all_signals = []
-    for video in videos:
+    n_steps = len(videos) + 1
+    for i, video in enumerate(videos):
+        if should_stop is not None and should_stop():
+            raise SuggestCancelled("Suggesting frames was stopped; nothing was queued.")
+        if progress is not None:
+            eks_note = " (with the Ensemble Kalman Smoother)" if eks and len(members) > 1 else ""
+            progress(i, n_steps, f"Scoring the frames of {Path(video).name}{eks_note}")
         start = time.perf_counter()
         all_signals.append(
             signals_for_video(
@@ -207,6 +251,8 @@ def suggest(
             )
         )
         timings.per_video.append(time.perf_counter() - start)
+    if progress is not None:
+        progress(len(videos), n_steps, f"Picking {n} frames")
     start = time.perf_counter()
     scores = score_frames(all_signals)
     readers, read_frame = _frame_reader() if check_appearance else ({}, None)
@@ -303,19 +349,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-eks", action="store_true", help="skip the Ensemble Kalman Smoother (faster, fewer signals)"
     )
+    parser.add_argument(
+        "--events", metavar="FILE", type=Path, default=None,
+        help="also write progress and the picks as JSON lines to FILE (a file STOP next to it stops)",
+    )  # fmt: skip
     return parser
 
 
 def run_suggest(argv: Sequence[str]) -> int:
     """Runs ``posedesk suggest-frames``; returns the exit status."""
-    from pose_core.inference.cli import collect_videos
-    from pose_core.project import Project
-
     args = build_parser().parse_args(list(argv))
     if args.n < 1:
         raise UsageError(f"--n must be at least 1, got {args.n}.")
     if args.min_gap < 0:
         raise UsageError(f"--min-gap must be 0 or more, got {args.min_gap}.")
+    if args.events is None:
+        return _suggest_and_report(args, None)
+    from pose_core.events import EventWriter
+    from pose_core.runs.layout import STOP_FILENAME
+
+    (args.events.parent / STOP_FILENAME).unlink(missing_ok=True)
+    writer = EventWriter(args.events)
+    try:
+        writer.emit("started", job="suggest")
+        status = _suggest_and_report(args, writer)
+    except SuggestCancelled as exc:
+        writer.emit("stopped", job="suggest", message=str(exc))
+        raise
+    except Exception as exc:
+        writer.emit("failed", job="suggest", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    finally:
+        writer.close()
+    return status
+
+
+def _suggest_and_report(args: argparse.Namespace, writer: object | None) -> int:
+    """The body of ``suggest-frames``; progress and the picks also go to ``writer`` (an EventWriter) if given."""
+    from pose_core.events import EventWriter
+    from pose_core.inference.cli import collect_videos
+    from pose_core.project import Project
+    from pose_core.runs.layout import STOP_FILENAME
+
+    assert writer is None or isinstance(writer, EventWriter)
     project = Project.open(args.project)
     members = open_members(args.runs)
     if members[0].keypoint_names != list(project.keypoint_names):
@@ -328,17 +404,51 @@ def run_suggest(argv: Sequence[str]) -> int:
         raise DataError(f"Project {project.root} has no videos in {project.video_dir}; give some with --videos.")
     if args.add and not _writable(project.root / LABELED_DATA_DIRNAME):
         raise DataError(f"{project.root / LABELED_DATA_DIRNAME} is not writable; --add cannot queue frames there.")
-    predict_missing(members, videos)
+    stop_file = args.events.parent / STOP_FILENAME if args.events is not None else None
+
+    def progress(done: int, total: int, message: str) -> None:
+        if writer is not None:
+            writer.emit("progress", job="suggest", stage="rank", done=done, total=total, message=message)
+
+    predict_missing(members, videos, events=args.events)
     labeled = labeled_frames(project.root, project.labels.image_paths, videos)
     timings = SuggestTimings()
-    picks = suggest(members, videos, args.n, labeled, min_gap_frames=args.min_gap, eks=not args.no_eks, timings=timings)
+    picks = suggest(
+        members, videos, args.n, labeled, min_gap_frames=args.min_gap, eks=not args.no_eks, timings=timings,
+        progress=progress, should_stop=(lambda: stop_file.exists()) if stop_file is not None else None,
+    )  # fmt: skip
     _print_picks(picks)
     if len(picks) < args.n:
         print(f"Only {len(picks)} frames are far enough from labelled frames and from each other.", flush=True)
     if args.add and picks:
         written = add_to_queue(project.root, picks)
         print(f"Queued {len(written)} frames for labelling in {project.root / LABELED_DATA_DIRNAME}", flush=True)
+    if writer is not None:
+        writer.emit("finished", job="suggest", picks=[pick_record(p) for p in picks], n_asked=args.n,
+                    eks_s=timings.eks_s, rank_s=timings.rank_s)  # fmt: skip
     return 0
+
+
+def pick_record(pick: Pick) -> dict[str, Any]:
+    """A pick as a JSON-able mapping (video path as text); :func:`pick_from_record` reads it back."""
+    return {"video": str(pick.video), "frame_idx": int(pick.frame_idx), "score": float(pick.score),
+            "signal": pick.signal, "keypoint": pick.keypoint, "value": float(pick.value), "reason": pick.reason}  # fmt: skip
+
+
+def pick_from_record(record: dict[str, Any]) -> Pick:
+    """The :class:`Pick` of a :func:`pick_record` mapping.
+
+    Raises:
+        DataError: A field is missing or of the wrong type.
+    """
+    try:
+        video, frame_idx = Path(str(record["video"])), int(record["frame_idx"])
+        score, value = float(record["score"]), float(record["value"])
+        return Pick(
+            video, frame_idx, score, str(record["signal"]), str(record["keypoint"]), value, str(record["reason"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"A suggested frame's record is damaged ({exc}): suggest the frames again.") from None
 
 
 def _writable(folder: Path) -> bool:
@@ -357,3 +467,7 @@ def _print_picks(picks: Sequence[Pick]) -> None:
 def suggest_frames_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``posedesk suggest-frames``; returns the exit status."""
     return run_command(PROG, lambda: run_suggest(list(sys.argv[1:] if argv is None else argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(suggest_frames_main())

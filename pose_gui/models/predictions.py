@@ -4,7 +4,8 @@
   float32 array in video pixels (frame lookup is an index, O(1)) and checks it against the video
   (row count) and the project (keypoint names). A binary copy in the user cache makes the next
   opening of a long video fast (the CSV of 100,000 frames takes about half a second to parse).
-* :func:`find_problems` flags frames with low likelihood, temporal jumps or a PCA error.
+* :func:`find_problems` flags frames with low likelihood, temporal jumps, a PCA error or (an
+  ensemble shown) a large spread of the members.
 * :func:`load_labeled_errors` joins a run's ``predictions.csv`` with the project's labels.
 
 No Qt here: these functions run in worker threads.
@@ -28,6 +29,9 @@ PROBLEM_LOW_LIKELIHOOD = 1
 PROBLEM_LIKELIHOOD = 0.5  # a frame is a problem when a keypoint's likelihood is below this (or the slider)
 PROBLEM_JUMP = 2
 PROBLEM_PCA = 4
+PROBLEM_SPREAD = 8
+SPREAD_FACTOR = 3.0  # an ensemble spread this many times the video's median (at least MIN_SPREAD_LIMIT_PX) is a problem
+MIN_SPREAD_LIMIT_PX = 2.0
 DEFAULT_JUMP_PX = 20.0
 MAX_CACHED_FILES = 8
 PCA_FACTOR = 3.0  # a PCA error this many times the fit's epsilon and the video's median error is a problem
@@ -162,12 +166,14 @@ class FrameProblems:
         min_likelihood: ``[n_frames]`` lowest likelihood of the frame's keypoints.
         jump_px: ``[n_frames]`` largest keypoint displacement from the previous frame.
         pca_error_px: ``[n_frames]`` largest PCA reprojection error, or None without a PCA fit.
+        spread_px: ``[n_frames]`` largest ensemble spread over the keypoints, or None (no ensemble).
     """
 
     flags: np.ndarray
     min_likelihood: np.ndarray
     jump_px: np.ndarray
     pca_error_px: np.ndarray | None
+    spread_px: np.ndarray | None = None
 
     def next_problem(self, frame_idx: int, step: int) -> int | None:
         """The next flagged frame after (``step`` = +1) or before (-1) ``frame_idx``, or None."""
@@ -180,10 +186,10 @@ class FrameProblems:
 
     def counts(self) -> dict[int, int]:
         """Number of frames with each ``PROBLEM_*`` flag."""
-        return {
-            flag: int(np.count_nonzero(self.flags & flag))
-            for flag in (PROBLEM_LOW_LIKELIHOOD, PROBLEM_JUMP, PROBLEM_PCA)
-        }
+        flags = (PROBLEM_LOW_LIKELIHOOD, PROBLEM_JUMP, PROBLEM_PCA) + (
+            (PROBLEM_SPREAD,) if self.spread_px is not None else ()
+        )
+        return {flag: int(np.count_nonzero(self.flags & flag)) for flag in flags}
 
     def describe(self, frame_idx: int) -> str:
         """The problems of one frame in words (empty when none)."""
@@ -195,6 +201,8 @@ class FrameProblems:
             parts.append(f"jump of {self.jump_px[frame_idx]:.0f} px")
         if flags & PROBLEM_PCA and self.pca_error_px is not None:
             parts.append(f"PCA error {self.pca_error_px[frame_idx]:.0f} px")
+        if flags & PROBLEM_SPREAD and self.spread_px is not None:
+            parts.append(f"ensemble spread {self.spread_px[frame_idx]:.0f} px")
         return ", ".join(parts)
 
 
@@ -260,8 +268,20 @@ def problem_scores(xy_lik: np.ndarray, pca: tuple[np.ndarray, float] | None = No
     return ProblemScores(min_lik, jumps, pca_err, PCA_FACTOR * max(epsilon_px, typical_px, 1.0))
 
 
-def flag_problems(scores: ProblemScores, threshold: float, jump_px: float = DEFAULT_JUMP_PX) -> FrameProblems:
+def spread_limit_px(spread_px: np.ndarray) -> float:
+    """Ensemble spread above which a frame is a problem: :data:`SPREAD_FACTOR` x the median frame's, at least 2 px."""
+    finite = spread_px[np.isfinite(spread_px)]
+    typical_px = float(np.median(finite)) if len(finite) else 0.0
+    return SPREAD_FACTOR * max(typical_px, MIN_SPREAD_LIMIT_PX / SPREAD_FACTOR)
+
+
+def flag_problems(
+    scores: ProblemScores, threshold: float, jump_px: float = DEFAULT_JUMP_PX, spread_px: np.ndarray | None = None
+) -> FrameProblems:
     """Flag frames with a keypoint below the likelihood limit, a jump above ``jump_px`` or an outlying PCA error.
+
+    With ``spread_px`` (``[n_frames]``, an ensemble's largest spread per frame), frames where the
+    members spread more than :func:`spread_limit_px` are flagged too.
 
     The likelihood limit is ``threshold`` (the display slider) but at most
     :data:`PROBLEM_LIKELIHOOD`: with many keypoints nearly every frame has one a little under the
@@ -271,7 +291,11 @@ def flag_problems(scores: ProblemScores, threshold: float, jump_px: float = DEFA
     flags |= np.where(scores.jump_px > jump_px, PROBLEM_JUMP, 0)
     if scores.pca_error_px is not None:
         flags |= np.where(scores.pca_error_px > scores.pca_limit_px, PROBLEM_PCA, 0)
-    return FrameProblems(flags.astype(np.uint8), scores.min_likelihood, scores.jump_px, scores.pca_error_px)
+    if spread_px is not None and len(spread_px) == len(flags):
+        flags |= np.where(np.nan_to_num(spread_px) > spread_limit_px(spread_px), PROBLEM_SPREAD, 0)
+    else:
+        spread_px = None
+    return FrameProblems(flags.astype(np.uint8), scores.min_likelihood, scores.jump_px, scores.pca_error_px, spread_px)
 
 
 def find_problems(

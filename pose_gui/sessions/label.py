@@ -17,6 +17,7 @@ have no row yet, e.g. extracted by "Add frames from video..."). Queue reasons ("
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from pose_core.errors import DataError, PoseDeskError
 from pose_gui.workers.tasks import TaskThread, stop_thread
 
 if TYPE_CHECKING:
+    from pose_core.ensemble.ranking import Pick
     from pose_core.project import Project
 
 AUTOSAVE_DELAY_MS = 1000
@@ -155,6 +157,43 @@ def _queued_images(data_dir: Path, labelled: set[str]) -> dict[str, str]:
     reasons = read_queue_reasons(data_dir)
     found = (p.relative_to(data_dir).as_posix() for p in folder.rglob("*.png")) if folder.is_dir() else iter(())
     return {rel: reasons.get(rel, "") for rel in sorted(found) if rel not in labelled}
+
+
+def extract_picks(picks: Sequence[Pick], data_dir: Path, known_image_paths: Sequence[str]) -> dict[str, str]:
+    """Extract the frames "Suggest frames" picked and say why each was picked (worker thread).
+
+    Every video is checked first (readable, the same frame size as its earlier images, each
+    frame inside it), so bad input writes no image at all.
+
+    Returns:
+        Image path (relative to ``data_dir``) -> the pick's reason, in the order of ``picks``.
+
+    Raises:
+        DataError: A video is missing or unreadable, differs from its images, or is shorter than a pick.
+    """
+    from pose_core.frames import check_video_matches_images, extract_frames
+    from pose_core.video.reader import probe_video
+
+    by_video: dict[Path, list[Pick]] = {}
+    for pick in picks:
+        by_video.setdefault(Path(pick.video), []).append(pick)
+    for video, video_picks in by_video.items():
+        if not video.is_file():
+            raise DataError(f"Video {video} does not exist any more; suggest the frames again.", path=str(video))
+        check_video_matches_images(video, data_dir, known_image_paths)
+        n_frames = probe_video(video).n_frames
+        beyond = [p.frame_idx for p in video_picks if not 0 <= p.frame_idx < n_frames]
+        if beyond:
+            raise DataError(
+                f"Frame {beyond[0]} is beyond the end of {video.name} ({n_frames} frames): the predictions the frames "
+                "were ranked on belong to another version of the video; predict it again, then suggest again.",
+                path=str(video),
+            )
+    reasons: dict[str, str] = {}
+    for video, video_picks in by_video.items():
+        paths = extract_frames(video, [p.frame_idx for p in video_picks], data_dir)
+        reasons.update({path: f"suggested: {pick.reason}" for path, pick in zip(paths, video_picks, strict=True)})
+    return reasons
 
 
 def read_queue_reasons(data_dir: Path) -> dict[str, str]:
@@ -329,22 +368,33 @@ class LabelSession(QObject):
 
     # ------------------------------------------------------------------ queueing
 
-    def add_queued(self, image_paths: list[str], reason: str) -> list[str]:
-        """Add extracted images to the list with their reason; returns those that are new."""
+    def add_queued(self, image_paths: list[str], reason: str, reasons: Mapping[str, str] | None = None) -> list[str]:
+        """Add extracted images to the list with their reason; returns those that are new.
+
+        Args:
+            image_paths: The images (relative to ``data_dir``).
+            reason: Why they are queued.
+            reasons: A reason per image, used instead of ``reason`` for the images it names.
+        """
         known = set(self.image_paths())
         added = [p for p in image_paths if p not in known]
         for path in image_paths:
-            if path in added or (path in self.queued and reason):
-                self.queued[path] = reason
+            why = (reasons or {}).get(path, reason)
+            if path in added or (path in self.queued and why):
+                self.queued[path] = why
             self.missing.discard(path)
-        if added:
-            reasons = {p: r for p, r in self.queued.items() if r}
+        if added or reasons:
+            kept = {p: r for p, r in self.queued.items() if r}
             try:
-                write_queue_reasons(self.project.data_dir, reasons)
+                write_queue_reasons(self.project.data_dir, kept)
             except PoseDeskError as error:
                 self.save_failed.emit(error)
             self.frames_changed.emit()
         return added
+
+    def queue_reason(self, image_path: str) -> str:
+        """Why a queued frame was queued ("" if it is labelled or no reason was given)."""
+        return self.queued.get(image_path, "")
 
     # ------------------------------------------------------------------ saving
 

@@ -10,6 +10,10 @@ It follows AppState: another project forgets the comparison run; another run or 
 ``runs_changed`` (a training run or a prediction ended, anywhere) reloads when the current run has
 no predictions yet and now has some, so predictions written at the end of training appear without
 choosing the run again.
+
+An ensemble is shown as a run: :class:`~pose_gui.sessions.review_ensemble.EnsembleReview`
+(:attr:`ReviewSession.ensemble`) says which file the keypoints come from (EKS, ensemble mean or a
+member) and owns the ensemble's uncertainty traces and its "Predict with EKS" job.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pose_gui.models.predictions import (
     video_predictions_path,
 )
 from pose_gui.models.state import AppState
+from pose_gui.sessions.review_ensemble import EnsembleReview
 from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.predict_job import PredictJob
 
@@ -107,6 +112,8 @@ class ReviewSession(QObject):
         self._pending: tuple[VideoPredictions, ProblemScores] | None = None
         self._predict_job_id: int | None = None
         self._tasks = LatestRunner(self)
+        self.ensemble = EnsembleReview(state, self)
+        self.ensemble.uncertainty_changed.connect(lambda _uncertainty: self.update_problems())
         state.project_changed.connect(self._on_state_project_changed)
         state.run_changed.connect(lambda _run: self._on_run_or_video_changed())
         state.video_changed.connect(lambda _video: self._on_video_changed())
@@ -115,8 +122,12 @@ class ReviewSession(QObject):
     # ------------------------------------------------------------------ reading
 
     def is_loading(self) -> bool:
-        """True while runs or predictions are read."""
-        return self._tasks.is_running()
+        """True while runs, predictions or the ensemble's uncertainty are read."""
+        return self._tasks.is_running() or self.ensemble.is_loading()
+
+    def predictions_path(self, run_dir: Path, video: Path) -> Path:
+        """The file drawn for ``run_dir`` on ``video``: the ensemble's chosen source, else the run's predictions."""
+        return self.ensemble.predictions_path(run_dir, video) or video_predictions_path(run_dir, video)
 
     def run_has_checkpoint(self, run_dir: Path | None) -> bool:
         """True if ``run_dir`` (as listed) has a checkpoint to predict with (unknown runs count as yes)."""
@@ -154,6 +165,7 @@ class ReviewSession(QObject):
             "runs", list_review_runs, self.state.project, on_success=self._on_runs_listed,
             on_error=lambda error: self.state.report_error(error, "Cannot list the runs"),
         )  # fmt: skip
+        self.ensemble.refresh()
 
     def set_video_info(self, info: VideoInfo | None) -> None:
         """The video opened (its frame count is known now): take predictions that were waiting for it."""
@@ -177,9 +189,10 @@ class ReviewSession(QObject):
         if run_dir is None:
             self.message_changed.emit("Choose a run to show its predictions on this video.", False)
             return
-        path = video_predictions_path(run_dir, video)
+        path = self.predictions_path(run_dir, video)
         if not path.is_file():
-            self.message_changed.emit(self._no_predictions_text(run_dir, video, path), False)
+            missing = self.ensemble.missing_text(video) if self.ensemble.group is not None else ""
+            self.message_changed.emit(missing or self._no_predictions_text(run_dir, video, path), False)
             return
         self.message_changed.emit(f"Reading {path.name}…", False)
         self._tasks.run(
@@ -202,7 +215,9 @@ class ReviewSession(QObject):
         """Flag the problem frames again (the pane calls it once the threshold slider rests)."""
         if self.predictions is None or self.scores is None:
             return
-        self.problems = flag_problems(self.scores, self.state.likelihood_threshold, self.jump_px)
+        uncertainty = self.ensemble.uncertainty if self.ensemble.group is not None else None
+        frame_spread = np.fmax.reduce(uncertainty.spread_px, axis=1) if uncertainty is not None else None
+        self.problems = flag_problems(self.scores, self.state.likelihood_threshold, self.jump_px, frame_spread)
         self.problems_changed.emit(self.problems)
 
     def prediction_exists(self) -> Path | None:
@@ -252,7 +267,8 @@ class ReviewSession(QObject):
             self.predict_job.cancel()
 
     def shutdown(self) -> None:
-        """Stop the threads and the prediction process."""
+        """Stop the threads and the prediction processes."""
+        self.ensemble.shutdown()
         self._tasks.shutdown()
         if self.predict_job is not None:
             self.predict_job.shutdown()
@@ -261,6 +277,7 @@ class ReviewSession(QObject):
 
     def _on_state_project_changed(self, _project: Project | None) -> None:
         """Another project: nothing of the previous one may stay (comparison run, runs, predictions)."""
+        self.ensemble.forget()
         self.compare_run = None
         self.runs = []
         self._set_compare(None)
@@ -268,11 +285,13 @@ class ReviewSession(QObject):
         self.refresh_runs()
 
     def _on_run_or_video_changed(self) -> None:
+        self.ensemble.follow_run(self.state.run_dir)
         self.reload()
 
     def _on_video_changed(self) -> None:
         self.video_info = None
         self.reload()
+        self.ensemble.load_uncertainty()
 
     def _on_state_runs_changed(self) -> None:
         self.refresh_runs()

@@ -68,6 +68,7 @@ class VideoReviewPane(QWidget):
         self._waiting_for_frame = False
         self._controls_moved_s = 0.0
         self._cursor_due = False
+        self._default_run: Path | None = None  # the run _choose_defaults chose (its ensemble may be shown instead)
         self._build()
         self.exports = ReviewExports(self.session, self.inspect, self.sources, self)
         self.session.jump_px = self.inspect.jump_px
@@ -157,10 +158,11 @@ class VideoReviewPane(QWidget):
         state.frame_changed.connect(self._on_state_frame_changed)
         state.threshold_changed.connect(self._on_state_threshold_changed)
         self.sources.video_chosen.connect(state.set_video)
-        self.sources.run_chosen.connect(state.set_run_dir)
+        self.sources.run_chosen.connect(self._on_sources_run_chosen)
         self.sources.compare_chosen.connect(self.session.set_compare_run)
         self.sources.predict_clicked.connect(self.start_prediction)
         self.sources.cancel_clicked.connect(self.session.cancel_prediction)
+        self._connect_ensemble()
         self.nav.frame_requested.connect(state.set_frame_idx)
         self.nav.play_toggled.connect(self._on_nav_play_toggled)
         self.nav.speed_changed.connect(lambda _speed: self._update_play_interval())
@@ -186,6 +188,75 @@ class VideoReviewPane(QWidget):
         session.predict_running_changed.connect(self._on_session_predict_running_changed)
         session.predict_progressed.connect(self.sources.set_progress)
 
+    def _connect_ensemble(self) -> None:
+        ensemble = self.session.ensemble
+        self.sources.ensemble_chosen.connect(ensemble.choose)
+        self.sources.source_chosen.connect(ensemble.choose_source)
+        self.sources.eks_clicked.connect(self.start_eks_prediction)
+        self.sources.cancel_clicked.connect(ensemble.cancel)
+        ensemble.ensembles_listed.connect(self._on_ensembles_listed)
+        ensemble.ensemble_changed.connect(self._on_ensemble_changed)
+        ensemble.uncertainty_changed.connect(lambda _u: self._update_uncertainty())
+        ensemble.job_running_changed.connect(self._on_ensemble_job_running_changed)
+        ensemble.job_progressed.connect(self.sources.set_progress)
+        ensemble.job_ended.connect(lambda ok, text: None if ok else self._show(self.preds_message, text))
+
+    def _on_ensembles_listed(self, _groups: list[object]) -> None:
+        self._list_runs_in_bar()
+        self._show_default_ensemble()
+
+    def _on_sources_run_chosen(self, run_dir: Path | None) -> None:
+        """A run (not an ensemble) chosen in the run chooser: show it alone, even if it is an ensemble's member."""
+        self.session.ensemble.leave()
+        self.state.set_run_dir(run_dir)
+
+    def _list_runs_in_bar(self) -> None:
+        """The run chooser: the ensembles, then the runs; the ensemble shown (or the run) selected."""
+        ensemble = self.session.ensemble
+        groups = [(g.output_dir, g.label) for g in ensemble.groups]
+        current = ensemble.group.output_dir if ensemble.group is not None else None
+        runs = [(path, label) for path, label, _status, _ckpt in self.session.runs]
+        self.sources.set_runs(runs, self.state.run_dir, self.session.compare_run, groups, current)
+
+    def _on_ensemble_changed(self, group: object, source: str) -> None:
+        from pose_gui.models.ensembles import SOURCE_EKS, SOURCE_MEAN, EnsembleGroup
+        from pose_gui.sessions.review_ensemble import source_title
+
+        if isinstance(group, EnsembleGroup):
+            choices = [SOURCE_EKS, SOURCE_MEAN, *map(str, group.members)]
+            self.sources.show_ensemble(group.label, source, [(c, source_title(group, c)) for c in choices])
+        else:
+            self.sources.show_ensemble(None, "", [])
+        self._list_runs_in_bar()
+
+    def _on_ensemble_job_running_changed(self, running: bool) -> None:
+        self.sources.set_job_running(running)
+        if running:
+            self._show(self.preds_message, "Predicting with every member and smoothing (EKS): the points appear here "
+                       "when it is done.", error=False)  # fmt: skip
+        self._update_predict_button()
+
+    def start_eks_prediction(self) -> None:
+        """Predict with the ensemble's members and smooth (EKS); asks first when that replaces the smoothed file."""
+        existing = self.session.ensemble.eks_exists()
+        if existing is not None and not dialogs.confirm(
+            self, "Smooth again?",
+            f"{existing} already holds this ensemble's smoothed keypoints of this video. The members' predictions are "
+            "reused; the mean, variance and EKS files are written again.",
+            "Smooth again",
+        ):  # fmt: skip
+            return
+        self.session.ensemble.start_eks()
+
+    def _update_uncertainty(self) -> None:
+        uncertainty = self.session.ensemble.uncertainty
+        curves: dict[str, np.ndarray | None] = {"spread": None, "posterior": None}
+        if uncertainty is not None:  # shown even before the ensemble's own predictions exist
+            curves = {"spread": uncertainty.spread_px, "posterior": uncertainty.posterior_sd_px}
+        n = int(uncertainty.spread_px.shape[1]) if uncertainty is not None else 0
+        keypoints = [k for k in self.inspect.trace_keypoints() if k < n]
+        self.traces.set_uncertainty(curves, keypoints, keypoint_colors(n))
+
     # ------------------------------------------------------------------ state slots
 
     def _on_state_project_changed(self, project: Project | None) -> None:
@@ -201,9 +272,8 @@ class VideoReviewPane(QWidget):
         self.inspect.skeleton_edit.editingFinished.emit()
         self.labeled.load(self.state.run_dir, project)
 
-    def _on_session_runs_listed(self, runs: list[tuple[Path, str, str, bool]]) -> None:
-        self.sources.set_runs([(path, label) for path, label, _status, _ckpt in runs], self.state.run_dir,
-                              self.session.compare_run)  # fmt: skip
+    def _on_session_runs_listed(self, _runs: list[tuple[Path, str, str, bool]]) -> None:
+        self._list_runs_in_bar()
         self._choose_defaults()
         self._update_predict_button()
 
@@ -223,10 +293,22 @@ class VideoReviewPane(QWidget):
             default = self.session.default_run(video)
             if default is not None:
                 self.state.set_run_dir(default)
+                self._default_run = default
+        self._show_default_ensemble()
+
+    def _show_default_ensemble(self) -> None:
+        """A run chosen by default that is a member of an ensemble smoothed on this video: show the ensemble."""
+        ensemble, video = self.session.ensemble, self.state.video_path
+        run = self._default_run
+        if run is None or run != self.state.run_dir or ensemble.group is not None or video is None:
+            return
+        group = ensemble.group_of(run)
+        if group is not None and group.eks_csv(video).is_file():
+            self._default_run = None
+            ensemble.choose(group.output_dir)
 
     def _on_state_run_changed(self, run_dir: Path | None) -> None:
-        self.sources.set_runs([(path, label) for path, label, _s, _c in self.session.runs], run_dir,
-                              self.session.compare_run)  # fmt: skip
+        self._list_runs_in_bar()
         self._update_predict_button()
         self.labeled.load(run_dir, self.state.project)
 
@@ -455,7 +537,7 @@ class VideoReviewPane(QWidget):
 
     def _update_predict_button(self) -> None:
         job = self.session.predict_job
-        running = job is not None and job.is_running()
+        running = (job is not None and job.is_running()) or self.session.ensemble.is_job_running()
         has_model = self.session.run_has_checkpoint(self.state.run_dir)
         self.sources.predict_button.setEnabled(not running and self.state.run_dir is not None and has_model)
         self.sources.predict_button.setToolTip(
@@ -481,9 +563,12 @@ class VideoReviewPane(QWidget):
 
     def _update_traces(self) -> None:
         if self.predictions is None:
+            self.traces.set_traces(None, [], [])  # no stale curves of the run shown before
+            self._update_uncertainty()
             return
         colors = keypoint_colors(len(self.predictions.keypoint_names))
         self.traces.set_traces(self.predictions.xy_lik, self.inspect.trace_keypoints(), colors)
+        self._update_uncertainty()
         self.traces.set_cursor(self.state.frame_idx)
 
     def compare_with(self, run_dir: Path | None) -> None:
@@ -497,7 +582,10 @@ class VideoReviewPane(QWidget):
     def label_this_frame(self) -> None:
         """Queue the current frame in the label pane (the main window routes the intent)."""
         if self.state.video_path is not None:
-            self.state.label_frames_requested.emit(self.state.video_path, [self.state.frame_idx], "from Review")
+            reason = self.session.ensemble.frame_reason(self.state.frame_idx)
+            self.state.label_frames_requested.emit(
+                self.state.video_path, [self.state.frame_idx], f"from Review: {reason}" if reason else "from Review"
+            )
 
     def send_problem_frames(self) -> None:
         """Queue the problem strip's frames (at most :data:`MAX_PROBLEM_FRAMES_SENT`, spread) in the label pane."""

@@ -56,4 +56,6 @@ LABEL_ACTIONS: tuple[ActionSpec, ...] = (
           "Make the model's suggested points (hollow) labels on this frame"),
     _spec("add_frames", "Add frames from video…", "add_frames_from_video", "Ctrl+Shift+F",
           "Choose frames of a video (uniform or k-means) and extract them to label"),
+    _spec("suggest_frames", "Suggest frames…", "suggest_frames", "Ctrl+Shift+G",
+          "Rank the videos' frames by how unsure the runs are and queue the N to label next, each with its reason"),
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The label pane's two lists: frames (grouped by video, "k / K", done mark, filter) and keypoints."""
+"""The label pane's two lists: frames (grouped by video, "k / K", done mark, why queued, filter) and keypoints."""
 
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ class FrameList(QWidget):
         self.unfinished_only = QCheckBox("Unfinished only")
         self.unfinished_only.setToolTip("Show only frames with keypoints left to label")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Frame", "Keypoints"])
+        self.tree.setHeaderLabels(["Frame", "Keypoints", "Why"])
         self.tree.setColumnWidth(0, 170)
+        self.tree.setColumnWidth(1, 80)
         self.tree.setUniformRowHeights(True)
         self.summary = QLabel()
         layout = QVBoxLayout(self)
@@ -93,8 +94,11 @@ class FrameList(QWidget):
         item.setData(1, PATH_ROLE, done)
         if note is not None:
             item.setForeground(0, QColor("#d32f2f") if note == "missing" else QColor())
-            if note:
+            if note == "missing":
                 item.setText(0, f"{image_path.rsplit('/', 1)[-1]}  ({note})")
+            elif note:
+                item.setText(2, note.removeprefix("queued: "))  # why it was queued (widen the list to read it all)
+                item.setToolTip(2, note)
         self._summarise()
         if self.unfinished_only.isChecked():
             item.setHidden(done and image_path != self.current_path())

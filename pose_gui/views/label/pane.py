@@ -7,7 +7,10 @@ and forwards the canvas's intents to it; images are decoded by an
 :class:`~pose_gui.workers.image_loader.ImageFileLoader` thread, model suggestions computed in a
 worker thread. Shortcuts are the declared :data:`~pose_gui.views.label.actions.LABEL_ACTIONS`.
 
-Other panes queue frames with :meth:`LabelPane.queue_frames` (a video, frame indices, a reason).
+Other panes queue frames with :meth:`LabelPane.queue_frames` (a video, frame indices, a reason);
+"Suggest frames…" (:class:`~pose_gui.views.label.suggest_dialog.SuggestFramesDialog`) ranks the
+frames by the runs' uncertainty and queues the picks with :meth:`LabelPane.queue_picks`, each with
+its own reason, shown in the frame list and in a line above the canvas.
 When the pane is left, the other panes get the project with the new labels (AppState), so the
 project pane's counts and the review pane follow; the file on disk is never more than a second
 behind, so the next training run reads them too.
@@ -77,6 +80,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self._load_request = 0
         self._published_revision = -1
         self._image_failed = False
+        self.suggest_dialog: Any = None
         self._build()
         self._build_actions()
         self._connect()
@@ -108,6 +112,15 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self.frame_list = FrameList()
         self.keypoint_list = KeypointList()
         self.add_button = QPushButton("Add frames from video…")
+        self.suggest_button = QPushButton("Suggest frames…")
+        self.suggest_button.setToolTip(
+            "Rank the frames of the videos by how unsure the runs (an ensemble) are and queue the N to label next"
+        )
+        self.reason_label = QLabel()
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setStyleSheet("color:#1a4d8f; padding:2px;")
+        self.reason_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reason_label.hide()
         self.accept_button = QPushButton("Accept suggestions (A)")
         self.accept_button.setToolTip("Make the hollow points (the chosen run's predictions) labels on this frame")
         self.fit_button = QPushButton("Fit (F)")
@@ -115,7 +128,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self.contrast = self._slider(25, 300, 100, "Contrast (%)")
         self.status = QLabel()
         toolbar = QHBoxLayout()
-        for widget in (self.add_button, self.accept_button, self.fit_button):
+        for widget in (self.add_button, self.suggest_button, self.accept_button, self.fit_button):
             toolbar.addWidget(widget)
         toolbar.addStretch(1)
         toolbar.addWidget(QLabel("Brightness"))
@@ -127,9 +140,15 @@ class LabelPane(LabelCommandsMixin, QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(QLabel("Keypoints (click places the selected one)"))
         right_layout.addWidget(self.keypoint_list, 1)
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.setSpacing(0)
+        middle_layout.addWidget(self.reason_label)
+        middle_layout.addWidget(self.canvas, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.frame_list)
-        splitter.addWidget(self.canvas)
+        splitter.addWidget(middle)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([240, 800, 220])
@@ -172,6 +191,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self.frame_list.frame_chosen.connect(self.show_frame)
         self.keypoint_list.keypoint_chosen.connect(self._select_keypoint)
         self.add_button.clicked.connect(self.add_frames_from_video)
+        self.suggest_button.clicked.connect(self.suggest_frames)
         self.accept_button.clicked.connect(self.accept_suggestions)
         self.fit_button.clicked.connect(self.zoom_fit)
         self.brightness.valueChanged.connect(self._on_levels_changed)
@@ -243,6 +263,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
                 self.loader.index_of(session.image_file(path))
         if self.current_path is not None:
             self.frame_list.select(self.current_path)
+            self._show_reason(self.current_path)
             self._draw_points()
 
     def _show_notice(self, reason: str, problems: Sequence[str] = ()) -> None:
@@ -272,6 +293,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
             return
         self.current_path = image_path
         self.frame_list.select(image_path)
+        self._show_reason(image_path)
         file = self.session.image_file(image_path)
         index = self.loader.index_of(file)
         cached = self.loader.take_cached(index)
@@ -282,6 +304,12 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self._request_suggestions(image_path)
         self.selected_keypoint = self._first_unlabelled(0, include_current=True)
         self.keypoint_list.select(self.selected_keypoint)
+
+    def _show_reason(self, image_path: str | None) -> None:
+        """The line above the canvas: why this frame was queued (nothing for a labelled frame)."""
+        reason = self.session.queue_reason(image_path) if self.session is not None and image_path else ""
+        self.reason_label.setText(f"Why this frame: {reason}" if reason else "")
+        self.reason_label.setVisible(bool(reason))
 
     def _on_loader_frame_ready(self, request_id: int, _index: int, image: np.ndarray) -> None:
         if self.loader is not None and request_id == self.loader.latest_request_id and self.current_path:
@@ -434,6 +462,60 @@ class LabelPane(LabelCommandsMixin, QWidget):
         if dialog.exec() and (choice := dialog.choice()) is not None:
             self.add_frames(*choice)
 
+    def suggest_frames(self) -> None:
+        """Ask which runs, videos and how many (:class:`SuggestFramesDialog`), rank, then :meth:`queue_picks`."""
+        if self.session is None:
+            self.state.post_message("Open a project first.", 5000)
+            return
+        project = self.session.project
+        self.status.setText("Listing the runs…")
+        self._run_task(_list_runs_and_ensembles, project.root,
+                       on_success=lambda result: self._open_suggest_dialog(project, *result),
+                       on_failure=lambda error: self.state.report_error(error, "Cannot list the runs"))  # fmt: skip
+
+    def _open_suggest_dialog(self, project: Project, runs: list[Any], groups: list[Any]) -> None:
+        from pose_gui.views.label.suggest_dialog import SuggestFramesDialog
+
+        self.status.setText("")
+        if self.session is None or self.session.project.root != project.root:
+            return
+        if not runs:
+            self.state.report_error(
+                DataError(f"Project {project.name} has no trained run yet: train one (better: an ensemble of 3 in the "
+                          "Training pane), then suggest frames."), "Cannot suggest frames")  # fmt: skip
+            return
+        dialog = SuggestFramesDialog(project.root, runs, groups, list(project.videos), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.picks_ready.connect(self.queue_picks)
+        self.suggest_dialog = dialog
+        dialog.finished.connect(lambda _result: setattr(self, "suggest_dialog", None))
+        dialog.open()
+
+    def queue_picks(self, picks: Sequence[Any]) -> TaskThread | None:
+        """Extract the frames "Suggest frames" picked and queue them, each with its reason.
+
+        Args:
+            picks: :class:`~pose_core.ensemble.ranking.Pick` s (video, frame index, reason).
+
+        Returns:
+            The extraction thread, or None when no project is open.
+        """
+        session = self.session
+        if session is None:
+            self.state.report_error(DataError("No project is open; open a project, then suggest frames to label."))
+            return None
+        from pose_gui.sessions.label import extract_picks
+
+        job = self.state.add_job(f"Extracting {len(picks)} suggested frames")
+        task = self._run_task(
+            extract_picks, list(picks), session.project.data_dir, session.image_paths(),
+            on_success=lambda reasons: self._on_frames_extracted(list(reasons), "suggested", reasons),
+            on_failure=lambda error: self.state.report_error(error, "Cannot queue the suggested frames"),
+        )  # fmt: skip
+        task.finished.connect(lambda: self.state.remove_job(job))
+        self.status.setText(f"Extracting {len(picks)} suggested frames…")
+        return task
+
     def _start_queueing(
         self, video: Path, frames: list[int] | None, n: int, method: str, reason: str
     ) -> TaskThread | None:
@@ -454,10 +536,10 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self.status.setText(f"Extracting frames of {video.name}…")
         return task
 
-    def _on_frames_extracted(self, paths: list[str], reason: str) -> None:
+    def _on_frames_extracted(self, paths: list[str], reason: str, reasons: dict[str, str] | None = None) -> None:
         if self.session is None:
             return
-        added = self.session.add_queued(paths, reason)
+        added = self.session.add_queued(paths, reason, reasons)
         self.status.setText(f"{len(added)} frame(s) added to label" + (f" ({reason})" if reason else ""))
         self.frames_queued.emit(list(paths))
         if paths:
@@ -539,6 +621,8 @@ class LabelPane(LabelCommandsMixin, QWidget):
 
     def shutdown(self) -> None:
         """Save unsaved labels and stop every thread (the window is closing)."""
+        if self.suggest_dialog is not None:
+            self.suggest_dialog.shutdown()
         for task in list(self._tasks):
             stop_thread(task)
         self._tasks.clear()
@@ -554,6 +638,15 @@ class LabelPane(LabelCommandsMixin, QWidget):
             session.undo_stack.indexChanged.disconnect(self._on_undo_stack_index_changed)
             session.shutdown()
             session.deleteLater()
+
+
+def _list_runs_and_ensembles(project_root: Path) -> tuple[list[Any], list[Any]]:
+    """The project's runs (newest first) and its ensembles (worker thread)."""
+    from pose_core.runs import list_runs
+    from pose_gui.models.ensembles import group_ensembles
+
+    runs = list_runs(project_root)
+    return runs, group_ensembles(runs, project_root)
 
 
 def _key_sequences(spec: ActionSpec) -> list[QKeySequence]:

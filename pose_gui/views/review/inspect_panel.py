@@ -29,11 +29,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pose_gui.models.predictions import DEFAULT_JUMP_PX, PROBLEM_JUMP, PROBLEM_LOW_LIKELIHOOD, PROBLEM_PCA
+from pose_gui.models.predictions import (
+    DEFAULT_JUMP_PX,
+    PROBLEM_JUMP,
+    PROBLEM_LOW_LIKELIHOOD,
+    PROBLEM_PCA,
+    PROBLEM_SPREAD,
+)
 from pose_gui.style import ERROR_COLOR, color_swatch
 from pose_gui.views.review.traces import PROBLEM_COLORS
 
-PROBLEM_LABELS = {PROBLEM_LOW_LIKELIHOOD: "low likelihood", PROBLEM_JUMP: "jumps", PROBLEM_PCA: "PCA error"}
+PROBLEM_LABELS = {
+    PROBLEM_LOW_LIKELIHOOD: "low likelihood",
+    PROBLEM_JUMP: "jumps",
+    PROBLEM_PCA: "PCA error",
+    PROBLEM_SPREAD: "ensemble spread",
+}
 N_TRACE_KEYPOINTS = 3  # keypoints selected for the trace plot when predictions are loaded
 DEFAULT_CLIP_FRAMES = 300
 
@@ -234,6 +245,8 @@ class InspectPanel(QWidget):
             if flag == PROBLEM_PCA and not has_pca:
                 parts.append("no PCA fit in this run")
                 continue
+            if flag == PROBLEM_SPREAD and flag not in counts:
+                continue  # not an ensemble
             red, green, blue, _alpha = PROBLEM_COLORS[flag]
             parts.append(f"<span style='color:rgb({red},{green},{blue})'>■</span> {label} {counts.get(flag, 0)}")
         self.problem_count_label.setText("<br>".join(parts))

@@ -1,4 +1,8 @@
-"""SourceBar: which video, which run's predictions, which run to compare with, and the Predict job controls."""
+"""SourceBar: which video, which run's (or ensemble's) predictions, which run to compare with, and the job controls.
+
+An ensemble is listed in the run chooser like a run ("Ensemble 15-40-00 (3 runs)"); choosing it
+shows the "Show" chooser (EKS, ensemble mean, or one member) and the "Predict with EKS" button.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPus
 from pose_gui import dialogs
 
 NO_COMPARE = "(none)"
+ENSEMBLE_PREFIX = "ensemble:"  # run chooser data of an ensemble entry: the prefix + its output folder
 
 
 def _select_data(combo: QComboBox, value: Path | None) -> None:
@@ -25,6 +30,12 @@ def _path_at(combo: QComboBox, index: int) -> Path | None:
     return Path(data) if data else None
 
 
+def _select_text(combo: QComboBox, data: str) -> None:
+    combo.blockSignals(True)
+    combo.setCurrentIndex(combo.findData(data))
+    combo.blockSignals(False)
+
+
 class SourceBar(QWidget):
     """Video, run and comparison-run choosers and the prediction job controls.
 
@@ -32,14 +43,20 @@ class SourceBar(QWidget):
         video_chosen(object): A video ``Path`` was chosen.
         run_chosen(object): A run directory ``Path`` was chosen.
         compare_chosen(object): A run ``Path`` to compare with, or None.
+        ensemble_chosen(object): An ensemble was chosen in the run chooser (its output folder ``Path``).
+        source_chosen(str): The ensemble's source of keypoints: ``eks``, ``mean`` or a member's folder.
         predict_clicked(): Predict the video with the run.
+        eks_clicked(): Predict the video with the ensemble's members and smooth it (EKS).
         cancel_clicked(): Cancel the prediction job.
     """
 
     video_chosen = Signal(object)
     run_chosen = Signal(object)
     compare_chosen = Signal(object)
+    ensemble_chosen = Signal(object)
+    source_chosen = Signal(str)
     predict_clicked = Signal()
+    eks_clicked = Signal()
     cancel_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -53,7 +70,20 @@ class SourceBar(QWidget):
         self.run_combo = QComboBox()
         self.run_combo.setMinimumContentsLength(28)
         self.run_combo.setToolTip("Run whose predictions are shown")
-        self.run_combo.activated.connect(lambda i: self.run_chosen.emit(_path_at(self.run_combo, i)))
+        self.run_combo.activated.connect(self._on_run_combo_activated)
+        self.source_label = QLabel("Show:")
+        self.source_combo = QComboBox()
+        self.source_combo.setMinimumContentsLength(16)
+        self.source_combo.setToolTip(
+            "Keypoints drawn: the Ensemble Kalman Smoother's output, the mean of the members, or one member"
+        )
+        self.source_combo.activated.connect(lambda i: self.source_chosen.emit(str(self.source_combo.itemData(i))))
+        self.eks_button = QPushButton("Predict with EKS")
+        self.eks_button.setToolTip(
+            "Predict this video with every member that has not yet (existing predictions are reused), then write the "
+            "ensemble mean, variance and the Ensemble Kalman smoothed keypoints"
+        )
+        self.eks_button.clicked.connect(self.eks_clicked)
         self.compare_combo = QComboBox()
         self.compare_combo.setMinimumContentsLength(28)
         self.compare_combo.setToolTip("Overlay a second run's predictions as crosses")
@@ -66,11 +96,21 @@ class SourceBar(QWidget):
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(340)  # "Predicting 120/994 frames · 85 frames/s · ETA 0:10" fits
         self.progress.setMaximumWidth(420)
+        for combo, n_chars in (
+            (self.video_combo, 18),
+            (self.run_combo, 26),
+            (self.compare_combo, 22),
+            (self.source_combo, 14),
+        ):
+            combo.setMinimumContentsLength(n_chars)  # the bar fits 1600 px with an ensemble's controls and a job
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.show_ensemble(None, "", [])
         self.set_job_running(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         widgets: list[QWidget] = [QLabel("Video:"), self.video_combo, self.open_button, QLabel("Run:"), self.run_combo]
-        widgets += [self.predict_button, self.progress, self.cancel_button, QLabel("Compare with:"), self.compare_combo]
+        widgets += [self.source_label, self.source_combo, self.predict_button, self.eks_button, self.progress]
+        widgets += [self.cancel_button, QLabel("Compare with:"), self.compare_combo]
         for widget in widgets:
             layout.addWidget(widget)
         layout.addStretch(1)
@@ -84,30 +124,70 @@ class SourceBar(QWidget):
             self.video_combo.setItemData(self.video_combo.count() - 1, str(video), 3)  # tooltip role
         _select_data(self.video_combo, current)
 
-    def set_runs(self, runs: list[tuple[Path, str]], current: Path | None, compare: Path | None) -> None:
-        """List runs as ``(path, label)``; select ``current`` and the comparison run."""
+    def set_runs(
+        self,
+        runs: list[tuple[Path, str]],
+        current: Path | None,
+        compare: Path | None,
+        ensembles: list[tuple[Path, str]] | None = None,
+        current_ensemble: Path | None = None,
+    ) -> None:
+        """List runs as ``(path, label)`` and ensembles as ``(output folder, label)``; select the current ones.
+
+        Args:
+            runs: The runs, newest first.
+            current: The run shown (selected unless an ensemble is).
+            compare: The comparison run.
+            ensembles: The ensembles, listed first (choosing one emits :attr:`ensemble_chosen`).
+            current_ensemble: The ensemble shown (selected instead of ``current``).
+        """
         self.run_combo.clear()
         self.compare_combo.clear()
         self.compare_combo.addItem(NO_COMPARE, "")
+        for folder, label in ensembles or []:
+            self.run_combo.addItem(label, ENSEMBLE_PREFIX + str(folder))
         if current is not None and current not in [p for p, _ in runs]:
             runs = [*runs, (current, f"{current.parent.name}/{current.name}")]
         for path, label in runs:
             self.run_combo.addItem(label, str(path))
             self.compare_combo.addItem(label, str(path))
-        _select_data(self.run_combo, current)
+        if current_ensemble is not None:
+            _select_text(self.run_combo, ENSEMBLE_PREFIX + str(current_ensemble))
+        else:
+            _select_data(self.run_combo, current)
         _select_data(self.compare_combo, compare)
+
+    def show_ensemble(self, label: str | None, source: str, sources: list[tuple[str, str]]) -> None:
+        """Show the "Show" chooser with ``sources`` (``(data, title)``) and select ``source`` (None hides it)."""
+        shown = label is not None
+        self.source_combo.clear()
+        for data, title in sources:
+            self.source_combo.addItem(title, data)
+        _select_text(self.source_combo, source)
+        for widget in (self.source_label, self.source_combo, self.eks_button):
+            widget.setVisible(shown)
+
+    def _on_run_combo_activated(self, index: int) -> None:
+        data = str(self.run_combo.itemData(index) or "")
+        if data.startswith(ENSEMBLE_PREFIX):
+            self.ensemble_chosen.emit(Path(data[len(ENSEMBLE_PREFIX) :]))
+        else:
+            self.run_chosen.emit(Path(data) if data else None)
 
     def set_job_running(self, running: bool) -> None:
         """Show the progress bar and Cancel while a job runs."""
         self.progress.setVisible(running)
         self.cancel_button.setVisible(running)
         self.predict_button.setEnabled(not running)
+        self.eks_button.setEnabled(not running)
+        self.predict_button.setVisible(not running)  # the progress bar takes their place
+        self.eks_button.setVisible(not running and self.source_combo.count() > 0)
         if running:
             self.progress.setRange(0, 0)
 
     def set_progress(self, done: int, total: int, text: str) -> None:
         """Show job progress."""
-        self.progress.setRange(0, max(total, 1))
+        self.progress.setRange(0, max(total, 1) if total > 0 else 0)  # total 0: busy, no count
         self.progress.setValue(done)
         self.progress.setFormat(text)
         self.progress.setToolTip(text)

@@ -1,5 +1,9 @@
 """TracePlot: x, y and likelihood over time for chosen keypoints, a problem strip, a cursor at the current frame.
 
+With an ensemble shown, two more plots appear above the strip: the members' spread (px) and the
+Ensemble Kalman Smoother's posterior standard deviation (px), each for the chosen keypoints and,
+in black, the largest over all keypoints (the frame's uncertainty).
+
 Clicking anywhere in the plots emits :attr:`TracePlot.frame_clicked` with the frame under the
 mouse. Long curves are downsampled and clipped to the visible range by pyqtgraph.
 """
@@ -14,15 +18,30 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from pose_gui.models.predictions import PROBLEM_JUMP, PROBLEM_LOW_LIKELIHOOD, PROBLEM_PCA, FrameProblems
+from pose_gui.models.predictions import (
+    PROBLEM_JUMP,
+    PROBLEM_LOW_LIKELIHOOD,
+    PROBLEM_PCA,
+    PROBLEM_SPREAD,
+    FrameProblems,
+)
 
 PROBLEM_COLORS = {  # RGBA per flag; drawn in this order, so a jump shows over the others
     PROBLEM_PCA: (150, 60, 220, 255),
     PROBLEM_LOW_LIKELIHOOD: (230, 160, 0, 255),
+    PROBLEM_SPREAD: (30, 110, 230, 255),
     PROBLEM_JUMP: (220, 40, 40, 255),
 }
 
 
+UNCERTAINTY_PLOTS = {"spread": "spread (px)", "posterior": "EKS σ (px)"}
+UNCERTAINTY_TIPS = {
+    "spread": "Ensemble spread: how far the members are from their mean (root mean square, px). Black: the "
+    "largest over all keypoints. Click a peak, then Label this frame.",
+    "posterior": "Ensemble Kalman Smoother's posterior standard deviation (px, from x and y posterior variance). "
+    "Black: the largest over all keypoints.",
+}
+UNCERTAINTY_ROW_PX = 100  # the trace area grows by this per uncertainty plot shown
 MAX_STRIP_COLUMNS = 4096  # longer videos: each column ORs the flags of several frames
 
 
@@ -78,7 +97,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.strip.setYRange(0, 1)
         self.strip.setMaximumHeight(60)
         self.setToolTip(
-            "Click to go to a frame. Problem strip: orange = low likelihood, red = jump, purple = PCA error"
+            "Click to go to a frame. Problem strip: orange = low likelihood, red = jump, purple = PCA error, "
+            "blue = the ensemble's members spread"
         )
         self.strip_item = pg.ImageItem(axisOrder="row-major")
         self.strip.addItem(self.strip_item)
@@ -93,6 +113,24 @@ class TracePlot(pg.GraphicsLayoutWidget):
                 plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self.n_frames = 0
+        self.uncertainty_plots: dict[str, pg.PlotItem] = {}
+        for name, label in UNCERTAINTY_PLOTS.items():
+            plot = pg.PlotItem()
+            plot.setLabel("left", label)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.hideAxis("bottom")
+            plot.setMouseEnabled(x=True, y=False)
+            plot.setXLink(self.plots["x"])
+            plot.setToolTip(UNCERTAINTY_TIPS[name])
+            plot.getAxis("left").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d32f2f", width=1.5))
+            plot.addItem(cursor, ignoreBounds=True)
+            self.cursors.append(cursor)
+            self.uncertainty_plots[name] = plot
+        self.shown_uncertainty: list[str] = []
+        self.base_height_px = 220
 
     def set_traces(self, xy_lik: np.ndarray | None, keypoints: Sequence[int], colors: Sequence[QColor]) -> None:
         """Plot the chosen keypoints of ``[N, K, 3]`` predictions (None clears)."""
@@ -111,6 +149,45 @@ class TracePlot(pg.GraphicsLayoutWidget):
                 item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # the moving cursor
                 # then repaints a cached pixmap instead of every line segment
         self.plots["x"].setXRange(0, max(1, self.n_frames - 1), padding=0.01)
+
+    def set_uncertainty(
+        self,
+        curves: dict[str, np.ndarray | None],
+        keypoints: Sequence[int],
+        colors: Sequence[QColor],
+    ) -> None:
+        """Show the uncertainty plots that have ``[N, K]`` values (``spread``, ``posterior``); the others are hidden.
+
+        Args:
+            curves: Plot name -> per-frame, per-keypoint values in px, or None (not shown).
+            keypoints: The chosen keypoints (one coloured curve each).
+            colors: The keypoints' colours.
+        """
+        shown = [name for name in UNCERTAINTY_PLOTS if curves.get(name) is not None]
+        for name, plot in self.uncertainty_plots.items():
+            for item in list(plot.listDataItems()):
+                plot.removeItem(item)
+            values = curves.get(name)
+            if values is None:
+                continue
+            frames = np.arange(len(values))
+            self.n_frames = max(self.n_frames, len(values))  # clickable even before x / y traces exist
+            for k in keypoints:
+                plot.plot(frames, values[:, k], pen=pg.mkPen(colors[k], width=1.0), connect="finite")
+            largest = np.fmax.reduce(values, axis=1) if values.shape[1] else np.full(len(values), np.nan)
+            plot.plot(frames, largest, pen=pg.mkPen("#222", width=1.4), connect="finite")
+        if shown != self.shown_uncertainty:
+            self._arrange(shown)
+
+    def _arrange(self, shown: list[str]) -> None:
+        """Put the shown uncertainty plots under the likelihood plot and the strip last."""
+        for plot in [*(self.uncertainty_plots[n] for n in self.shown_uncertainty), self.strip]:
+            self.ci.removeItem(plot)
+        for row, name in enumerate(shown, start=3):
+            self.ci.addItem(self.uncertainty_plots[name], row=row, col=0)
+        self.ci.addItem(self.strip, row=3 + len(shown), col=0)
+        self.shown_uncertainty = shown
+        self.setMinimumHeight(self.base_height_px + UNCERTAINTY_ROW_PX * len(shown))
 
     def set_problems(self, problems: FrameProblems | None) -> None:
         """Show the problem strip (None clears it)."""
@@ -134,7 +211,8 @@ class TracePlot(pg.GraphicsLayoutWidget):
         if self.n_frames == 0:
             return
         pos = event.scenePos()  # type: ignore[attr-defined]
-        for plot in [*self.plots.values(), self.strip]:
+        shown = [self.uncertainty_plots[n] for n in self.shown_uncertainty]
+        for plot in [*self.plots.values(), *shown, self.strip]:
             if plot.sceneBoundingRect().contains(pos):
                 frame_idx = round(plot.vb.mapSceneToView(pos).x())
                 self.frame_clicked.emit(int(min(max(frame_idx, 0), self.n_frames - 1)))
