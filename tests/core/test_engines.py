@@ -216,3 +216,30 @@ def test_cached_export_predicts_without_importing_torch(tiny_run: TinyRun, tmp_p
     b = read_predictions_csv(tmp_path / "no_torch" / "v.csv", expected_rows=12).preds
     close = np.linalg.norm(a[..., :2] - b[..., :2], axis=-1) < XY_TOLERANCE_PX
     assert close.mean() >= 35 / 36  # a random-init model: one near-tie peak allowed, as above
+
+
+def test_export_measures_both_engines_on_this_machine(exported: tuple[Path, Path]) -> None:
+    record = engines.read_export_record(exported[1], exported[0])
+    assert record is not None and set(record.measured_fps) == {"onnxruntime", "torch"}
+    assert all(fps > 0 for fps in record.measured_fps.values())
+
+
+@pytest.mark.parametrize(("torch_fps", "picked"), [(300.0, "torch"), (110.0, "onnxruntime"), (None, "onnxruntime")])
+def test_auto_takes_torch_only_when_it_was_measured_faster_here(
+    exported: tuple[Path, Path], cache: Path, torch_fps: float | None, picked: str
+) -> None:
+    import json
+
+    record_path = next(cache.glob("*.json"))
+    data = json.loads(record_path.read_text())
+    data["measured_fps"] = {"onnxruntime": 100.0} | ({"torch": torch_fps} if torch_fps is not None else {})
+    data["measured_load"] = 1.5
+    record_path.write_text(json.dumps(data))
+    loads = TorchLoads(exported[0])
+    choice = choose_engine("auto", exported[0], loads, cache)
+    assert choice.engine == picked and loads.n_loads == (1 if picked == "torch" else 0)
+    assert choice.note is not None and choice.note.startswith(f"auto: {picked}")
+    if torch_fps is not None:
+        assert f"onnxruntime 100 frames/s, torch {torch_fps:.0f}" in choice.note and "load 1.5" in choice.note
+    explicit = choose_engine("onnxruntime", exported[0], TorchLoads(exported[0]), cache)
+    assert explicit.engine == "onnxruntime" and explicit.note is None, "an engine asked for by name is used"
