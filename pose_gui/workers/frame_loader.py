@@ -192,13 +192,12 @@ class FrameLoader(QThread):
         if not self._needs_preview(frame_idx):
             return None
         candidates: list[tuple[int, int]] = []  # (distance, shown_idx)
+        keyframe = self.keyframes.keyframe_at_or_before(frame_idx) if self.keyframes is not None else 0
         near = self.cache.nearest(frame_idx)
-        if near is not None:
+        if near is not None and abs(near - frame_idx) <= frame_idx - keyframe:  # never farther than the keyframe
             candidates.append((abs(near - frame_idx), near))
-        if self.previews is not None:
-            keyframe = self.previews.keyframe_before(frame_idx)
-            if keyframe in self.previews:
-                candidates.append((abs(frame_idx - keyframe), keyframe))
+        if self.previews is not None and keyframe in self.previews:
+            candidates.append((frame_idx - keyframe, keyframe))
         if not candidates:
             return None
         _distance, shown_idx = min(candidates)
