@@ -296,12 +296,31 @@ class FrameLoader(QThread):
                 self._exact = IndexedFrameReader(self.video_path, index)
             except KeyframeIndexError:
                 self._exact = None
+            if self._exact is not None and not self._exact_agrees(reader):
+                self._exact.close()
+                self._exact = None
         with self._condition:
             self.keyframes = index
             if index is not None and index.keyframe_pts:
                 self.previews = KeyframePreviews(index.keyframes, *self._frame_wh)
             self.index_done = True
         self.keyframes_indexed.emit(index)
+
+    def _exact_agrees(self, reader: VideoReader) -> bool:
+        """True when PyAV and OpenCV decode frame 1 alike; otherwise OpenCV keeps seeking.
+
+        Same size (no rotation OpenCV applies and PyAV would not) and the same pixels within rounding
+        (both number the frames alike and convert colours alike).
+        """
+        frame_idx = min(1, reader.n_frames - 1)
+        try:
+            by_pyav = self._exact.read(frame_idx)  # type: ignore[union-attr]
+            by_opencv = reader.read(frame_idx)
+        except (DataError, IndexError, OSError, ValueError):
+            return False
+        if by_pyav.shape != by_opencv.shape:
+            return False
+        return float(np.abs(by_pyav.astype(np.int16) - by_opencv).mean()) <= 1.0
 
     # ------------------------------------------------------------------ serving
 
