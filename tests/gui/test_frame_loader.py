@@ -300,3 +300,20 @@ def test_truncated_video_ends_with_one_message(qtbot: QtBot, long_gop: Path, tmp
         loader.request(n_frames - 1)
     qtbot.wait(50)
     assert len(failed) == 1, "said once"
+
+
+def test_pyav_decoding_that_disagrees_with_opencv_is_not_used(
+    qtbot: QtBot, long_gop: Path, make_loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pose_core.video.indexed import IndexedFrameReader
+    from tests.core.conftest import decode_frame_index
+
+    original = IndexedFrameReader.read
+    monkeypatch.setattr(IndexedFrameReader, "read", lambda self, idx, **kw: original(self, idx + 1, **kw))  # off by one
+    loader = make_loader(long_gop)
+    loader.start()
+    qtbot.waitUntil(lambda: loader.index_done, timeout=20_000)
+    assert loader.keyframes is not None and loader._exact is None, "the index is kept, PyAV's decoding is not"
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as exact:
+        loader.request(95)
+    assert decode_frame_index(exact.args[2]) == 95
