@@ -262,6 +262,7 @@ def engines(args: argparse.Namespace, work: Path, names: list[str]) -> None:
             f"first frame {_stats([r[engine]['first_frame_s'] for r in rows])} s (goal < 3); "
             f"peak RSS {_stats([r[engine]['peak_rss_mib'] for r in rows])} MiB"
         )
+    print_auto_verdict(run_dir, engine_names, rows)
     # Lightning Pose is not installed here: scale its recorded whole-process time by how fast the
     # bare torch model runs now vs LP's recorded bare figure (the same method as throughput()).
     limit = bare_limit(names, 128, args.batch_size, args.limit_seconds, fused=False)
@@ -272,6 +273,21 @@ def engines(args: argparse.Namespace, work: Path, names: list[str]) -> None:
             f"x{_stats([lp_whole_s / r[engine]['wall_s'] for r in rows])} (goal x3)"
         )
     print(f"  (bare torch model now {limit:.1f} images/s vs LP's recorded {LP_BARE_FPS}; load {load_average()})")
+
+
+def print_auto_verdict(run_dir: Path, engine_names: list[str], rows: list[dict[str, dict[str, float]]]) -> None:
+    """What ``--engine auto`` takes for this run (measured when the export was made) against this run's loop ratios."""
+    from pose_core.inference.engines import EXPORT_DIRNAME, _auto_verdict, read_export_record
+
+    checkpoint = next(run_dir.glob("tb_logs/*/version_*/checkpoints/*.ckpt"))
+    record = read_export_record(run_dir / EXPORT_DIRNAME, checkpoint)
+    if record is None or "onnxruntime" not in engine_names:
+        return
+    torch_faster, verdict = _auto_verdict("onnxruntime", record)
+    ratios = [r["onnxruntime"]["loop_fps"] / r["torch"]["loop_fps"] for r in rows]
+    agrees = all(ratio < 1 for ratio in ratios) if torch_faster else all(ratio >= 1 / 1.15 for ratio in ratios)
+    print(f"--engine auto: {verdict}; this run's onnxruntime/torch loop ratios {', '.join(f'x{r:.2f}' for r in ratios)}: "
+          f"{'consistent with' if agrees else 'NOT consistent with'} that choice")  # fmt: skip
 
 
 def memory(args: argparse.Namespace, work: Path, names: list[str]) -> None:

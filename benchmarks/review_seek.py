@@ -21,7 +21,9 @@ committed), opened in the same pane:
   frame) -- goal p95 < 50 ms -- and to the exact frame with its keypoints -- goal p95 < 300 ms;
   measured against ``VideoReader.read`` at random frames without the index (how seeking worked
   before) in the same run, and printed as a ratio;
-* step +1 after a seek (goal < 16 ms) and playback with overlays (goal >= 30 frames/s).
+* step +1 after a seek (goal < 16 ms) and playback with overlays (goal >= 30 frames/s);
+* step -1 sixty times in a row (the Left key held): latency and how many GOP decodes that took;
+* the keyframe previews: how long after opening they are all decoded (in idle time).
 
 Usage: ``python benchmarks/review_seek.py [--frames 100000] [--seeks 300] [--play-s 5] [--h264-frames 18000]``
 (``--frames 3000 --h264-frames 0`` for a quick run; ``--frames 0`` runs only the H.264 part). The
@@ -197,7 +199,16 @@ def report_long_gop(app: Any, pane: Any, video: Path, run_dir: Path, args: argpa
     wait_until(app, lambda: pane.loader is not None and pane.loader._index_thread is None
                or not pane.loader._index_thread.is_alive(), timeout_s=300)  # fmt: skip
     print(f"keyframe index built in the background (first opening): {time.perf_counter() - start:.1f} s after opening")
-    wait_until(app, lambda: pane.loader._index_ready is None, timeout_s=30)  # the loader has taken it
+    loader = pane.loader
+    wait_until(app, lambda: loader.index_done, timeout_s=30)  # the loader has taken it
+    if loader.previews is not None:
+        wait_until(app, lambda: len(loader.previews) == len(loader.previews.keyframes), timeout_s=300)
+        width, height = loader.previews.size_wh
+        print(f"keyframe previews ({len(loader.previews)} keyframes at {width}x{height}, "
+              f"{loader.previews.nbytes() / 2**20:.0f} MiB) decoded in idle time: {time.perf_counter() - start:.1f} s "
+              "after opening")  # fmt: skip
+    else:
+        print("no keyframe previews (the index has no timestamps): seeks without previews")
     app.processEvents()
     n_frames = pane.video_info.n_frames
     rng = np.random.default_rng(4)
@@ -223,6 +234,7 @@ def report_long_gop(app: Any, pane: Any, video: Path, run_dir: Path, args: argpa
     print(f"  before (VideoReader.read at random frames, no index, same run): {percentiles(before_ms)}; "
           f"first image x{p95_before / p95_first:.1f} sooner, exact frame x{p95_before / p95_exact:.2f} (p95)")  # fmt: skip
     print(f"step +1 after a seek: {percentiles(step_ms)} (goal < 16 ms)")
+    report_steps_back(app, pane, n_frames)
     state.set_frame_idx(1000 % n_frames)
     wait_until(app, lambda: pane.shown_frame_idx == 1000 % n_frames)
     pane.nav.set_playing(True)
@@ -235,6 +247,26 @@ def report_long_gop(app: Any, pane: Any, video: Path, run_dir: Path, args: argpa
     fps = (state.frame_idx - first) / elapsed
     print(f"playback with overlays at 1280x1024: {fps:.0f} frames/s (goal >= 30: {'met' if fps >= 30 else 'NOT met'})")
     print(f"load average during the seeks: {load:.1f}; now {os.getloadavg()[0]:.1f} (2 cores shared: noisy)")
+
+
+def report_steps_back(app: Any, pane: Any, n_frames: int, n_steps: int = 60) -> None:
+    """Step -1 repeatedly from the middle of a GOP (as holding the Left key): latency and GOP decodes."""
+    state, loader = pane.state, pane.loader
+    start_idx = min(n_frames - 1, 5 * 250 + 200)
+    state.set_frame_idx(start_idx)
+    wait_for_frame(pane, start_idx)
+    exact = loader._exact
+    seeks_before = exact.n_seeks if exact is not None else 0
+    back_ms = []
+    for frame_idx in range(start_idx - 1, start_idx - 1 - n_steps, -1):
+        t0 = time.perf_counter()
+        state.set_frame_idx(frame_idx)
+        wait_for_frame(pane, frame_idx)
+        back_ms.append((time.perf_counter() - t0) * 1000)
+        app.processEvents()
+    gop_decodes = (exact.n_seeks - seeks_before) if exact is not None else n_steps
+    print(f"step -1, {n_steps} times from frame {start_idx}: {percentiles(back_ms)}; {gop_decodes} GOP decodes "
+          f"for {n_steps} steps (one per step without decoding ahead backwards)")  # fmt: skip
 
 
 def rss_mib() -> float:

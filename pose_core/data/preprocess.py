@@ -13,22 +13,33 @@ keypoint on a pixel stays on the corresponding pixel after :func:`resize_frame` 
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from pose_core.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
-# (x / 255 - mean) / std == x * _NORM_SCALE + _NORM_BIAS: one multiply-add per pixel.
-_NORM_SCALE = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], dtype=torch.float32)
-_NORM_BIAS = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)], dtype=torch.float32)
+
+@functools.cache
+def _norm_scale_bias() -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x / 255 - mean) / std == x * scale + bias``: one multiply-add per pixel (torch imported on first use)."""
+    import torch
+
+    scale = torch.tensor([1.0 / (255.0 * s) for s in IMAGENET_STD], dtype=torch.float32)
+    bias = torch.tensor([-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)], dtype=torch.float32)
+    return scale, bias
 
 
 def load_image_rgb(path: Path) -> np.ndarray:
@@ -74,6 +85,11 @@ def resize_frame(frame_rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     non-integer factors, which matters when a video decoder thread shares two cores with the
     network. The input is returned unchanged if it already has the requested size.
 
+    A process that has not imported torch (prediction with ONNX Runtime or OpenVINO) resizes uint8
+    images with Pillow's antialiased bilinear instead, the filter torch's was written to match: the
+    same pixels except about 0.1% of them one grey level apart, without the seconds ``import torch``
+    costs before the first frame.
+
     Args:
         frame_rgb: Image ``[H, W, C]``, uint8 or float.
         height: Output height in pixels.
@@ -84,6 +100,10 @@ def resize_frame(frame_rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     """
     if frame_rgb.shape[:2] == (height, width):
         return frame_rgb
+    if sys.modules.get("torch") is None and frame_rgb.dtype == np.uint8 and frame_rgb.shape[2] in (1, 3, 4):
+        return _resize_pillow(frame_rgb, height, width)
+    import torch
+
     image = torch.from_numpy(np.ascontiguousarray(frame_rgb)).permute(2, 0, 1)[None]
     if image.dtype not in (torch.uint8, torch.float32, torch.float64):
         image = image.to(torch.float32)
@@ -91,6 +111,16 @@ def resize_frame(frame_rgb: np.ndarray, height: int, width: int) -> np.ndarray:
         image, size=(height, width), mode="bilinear", antialias=True, align_corners=False
     )
     return resized[0].permute(1, 2, 0).numpy().astype(frame_rgb.dtype, copy=False)
+
+
+def _resize_pillow(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Antialiased bilinear resize of a uint8 ``[H, W, C]`` image with Pillow (C = 1, 3 or 4)."""
+    from PIL import Image
+
+    squeeze = frame.shape[2] == 1
+    image = Image.fromarray(np.ascontiguousarray(frame[:, :, 0] if squeeze else frame))
+    resized = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=None))
+    return resized[:, :, None] if squeeze else resized
 
 
 def normalize_chw(images_uint8: torch.Tensor) -> torch.Tensor:
@@ -102,9 +132,12 @@ def normalize_chw(images_uint8: torch.Tensor) -> torch.Tensor:
     Returns:
         Contiguous float32 tensor of the same shape: ``(x / 255 - mean) / std`` per channel.
     """
+    import torch
+
     view_shape = (3, 1, 1)
-    scale = _NORM_SCALE.view(view_shape)
-    bias = _NORM_BIAS.view(view_shape)
+    norm_scale, norm_bias = _norm_scale_bias()
+    scale = norm_scale.view(view_shape)
+    bias = norm_bias.view(view_shape)
     as_float = images_uint8.to(torch.float32, memory_format=torch.contiguous_format)
     return as_float.mul_(scale).add_(bias)
 
@@ -123,6 +156,8 @@ def to_tensor_normalized(frames_rgb: np.ndarray) -> torch.Tensor:
     """
     if frames_rgb.dtype != np.uint8 or frames_rgb.ndim not in (3, 4) or frames_rgb.shape[-1] != 3:
         raise ValueError(f"expected uint8 frames [H, W, 3] or [B, H, W, 3], got {frames_rgb.dtype} {frames_rgb.shape}")
+    import torch
+
     tensor = torch.from_numpy(np.ascontiguousarray(frames_rgb))
     tensor = tensor.permute(2, 0, 1) if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
     return normalize_chw(tensor)
@@ -164,6 +199,8 @@ def single_threaded() -> Iterator[None]:
     torch work at the same time (a DataLoader with ``num_workers=0`` calls the dataset in the
     training loop, between steps).
     """
+    import torch
+
     n_threads = torch.get_num_threads()
     if n_threads == 1:
         yield

@@ -348,7 +348,7 @@ def prepare_job(args: argparse.Namespace) -> PredictJob:
         RunError: No run directory, config or checkpoint.
         DataError: Missing, empty or unreadable videos; colliding names; unwritable output.
     """
-    from pose_core.inference.predictor import find_run_files
+    from pose_core.inference.run_files import find_run_files
     from pose_core.video.reader import probe_video
 
     config_path, checkpoint = find_run_files(args.run_dir, args.checkpoint)

@@ -7,15 +7,19 @@ folder (``<run_dir>/exported/<ckpt stem>-<path digest>-<H>x<W>.onnx`` with a ``.
 the checkpoint's size and modification time, the input size and the keypoint names): a later
 prediction with the same checkpoint opens it without reading the checkpoint, building the torch
 model or importing torchvision (which pulls in ``torch._dynamo``): several seconds of start-up on a
-busy 2-core machine. (torch itself is still imported: the frames are resized with its antialiased
-interpolation, :func:`pose_core.data.preprocess.resize_frame`.) A record that no longer matches its
-checkpoint is rebuilt.
+busy 2-core machine, nor torch itself (the frames are then resized with Pillow,
+:func:`pose_core.data.preprocess.resize_frame`). A record that no longer matches its checkpoint is
+rebuilt.
 
-``auto`` takes ONNX Runtime, then OpenVINO, then torch, and torch whenever a GPU is present
-(measured on the 2-core reference machine: see the README's figures and
-``benchmarks/predict_throughput.py``). Whenever a requested engine cannot be used (not
-installed, export failed, the runtime cannot load the export) prediction falls back to torch and
-:attr:`EngineChoice.note` says why in one line.
+``auto`` takes ONNX Runtime (then OpenVINO) unless torch is measurably faster on this machine,
+and torch whenever a GPU is present. Which is faster depends on the machine and its load (torch's
+OpenMP threads are fastest on idle cores and collapse when the cores are shared; the runtimes' do
+not), so it is measured where the model is used: when the export is made (the torch model is loaded
+then anyway), both predict the same batch alternately a few times, and the frames/s go into the
+export's record. ``auto`` then keeps the runtime unless torch ran more than :data:`TORCH_MARGIN`
+times faster (torch also costs seconds of start-up), and says which it took and why. Whenever a
+requested engine cannot be used (not installed, export failed, the runtime cannot load the export)
+prediction falls back to torch and :attr:`EngineChoice.note` says why in one line.
 
 Every engine implements :class:`pose_core.inference.pipeline.BatchPredictor`; outputs agree with
 torch within 0.05 px and 0.001 likelihood (``tests/core/test_engines.py``).
@@ -29,8 +33,9 @@ import importlib.util
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +53,9 @@ ENGINE_CHOICES = ("auto", "torch", "onnxruntime", "openvino")
 RUNTIME_ENGINES = ("onnxruntime", "openvino")  # the order ``auto`` tries them in
 EXPORT_DIRNAME = "exported"
 EXPORT_FORMAT_VERSION = 1  # bump when the exported graph changes: older exports are rebuilt
+TORCH_MARGIN = 1.15  # auto takes torch only when it predicted this many times faster than the runtime
+MEASURE_ROUNDS = 3  # batches per engine when an export is made (alternating)
+MEASURE_BATCH = 16
 
 
 @dataclass
@@ -78,6 +86,9 @@ class ExportRecord:
         input_hw: Network input ``(height, width)``.
         keypoint_names: K names, in output order.
         format_version: :data:`EXPORT_FORMAT_VERSION` of the code that exported it.
+        measured_fps: Frames/s each engine predicted when the export was made (``torch`` and the
+            runtime), on this machine; empty when not measured.
+        measured_load: The 1-minute load average then (None when not measured).
     """
 
     onnx_file: str
@@ -87,6 +98,8 @@ class ExportRecord:
     input_hw: tuple[int, int]
     keypoint_names: list[str]
     format_version: int = EXPORT_FORMAT_VERSION
+    measured_fps: dict[str, float] = field(default_factory=dict)
+    measured_load: float | None = None
 
     def matches(self, checkpoint: Path) -> bool:
         """True when ``checkpoint`` is unchanged since the export and the format is current."""
@@ -265,6 +278,34 @@ def write_export(predictor: Predictor, checkpoint: Path, cache_dir: Path) -> Exp
     return record
 
 
+def measure_rates(
+    predictors: dict[str, BatchPredictor], input_hw: tuple[int, int], rounds: int = MEASURE_ROUNDS
+) -> dict[str, float]:
+    """Frames/s of each predictor on the same batch, run alternately (so a load change hits all alike)."""
+    images = np.random.default_rng(0).integers(0, 256, (MEASURE_BATCH, *input_hw, 3), dtype=np.uint8)
+    for predictor in predictors.values():
+        predictor.predict_resized(images)  # warm-up: first-call allocations, lazy initialisation
+    elapsed_s = dict.fromkeys(predictors, 0.0)
+    names = list(predictors)
+    for round_idx in range(rounds):
+        for name in names if round_idx % 2 == 0 else names[::-1]:
+            start = time.perf_counter()
+            predictors[name].predict_resized(images)
+            elapsed_s[name] += time.perf_counter() - start
+    return {name: round(rounds * MEASURE_BATCH / max(s, 1e-9), 1) for name, s in elapsed_s.items()}
+
+
+def store_measurement(cache_dir: Path, checkpoint: Path, record: ExportRecord, rates: dict[str, float]) -> ExportRecord:
+    """``record`` with the engines' measured frames/s, written back next to the export (a failure only loses it)."""
+    load = round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None
+    measured = replace(record, measured_fps=rates, measured_load=load)
+    with contextlib.suppress(OSError, PoseDeskError):
+        atomic_write_text(
+            Path(cache_dir) / f"{export_stem(checkpoint)}.json", json.dumps(asdict(measured), indent=1) + "\n"
+        )
+    return measured
+
+
 def remove_export(cache_dir: Path, checkpoint: Path) -> None:
     """Delete the export of ``checkpoint`` in ``cache_dir`` (an unusable one), ignoring errors."""
     for path in Path(cache_dir).glob(f"{export_stem(checkpoint)}*"):
@@ -299,8 +340,8 @@ def _check_names(record: ExportRecord, checkpoint: Path, expected: Sequence[str]
 
 def _open_runtime(
     engine: str, checkpoint: Path, cache_dir: Path, loader: _Loader, expected: Sequence[str] | None
-) -> tuple[RuntimeEngine, str | None]:
-    """Open ``engine`` on the current export (made or rebuilt as needed); the note says what was done.
+) -> tuple[RuntimeEngine, str | None, ExportRecord]:
+    """Open ``engine`` on the current export (made, and the engines measured, as needed); the note says what was done.
 
     Raises:
         RuntimeError: The export cannot be made or loaded (the caller falls back to torch).
@@ -311,7 +352,7 @@ def _open_runtime(
     if record is not None:
         _check_names(record, checkpoint, expected)
         try:
-            return runtime(cache_dir / record.onnx_file, record.keypoint_names, record.input_hw), None
+            return runtime(cache_dir / record.onnx_file, record.keypoint_names, record.input_hw), None, record
         except RuntimeError:
             remove_export(cache_dir, checkpoint)  # a damaged export: make it again below
     predictor = loader.torch()
@@ -321,11 +362,27 @@ def _open_runtime(
         with tempfile.TemporaryDirectory(prefix="posedesk-export-") as tmp:
             record = write_export(predictor, checkpoint, Path(tmp))
             opened = runtime(Path(tmp) / record.onnx_file, record.keypoint_names, record.input_hw)
-        return opened, f"{cache_dir} is not writable: exported {checkpoint.name} for this prediction only"
+        return opened, f"{cache_dir} is not writable: exported {checkpoint.name} for this prediction only", record
     except (RuntimeError, OSError, ValueError, ImportError) as exc:
         raise RuntimeError(f"exporting {checkpoint.name} failed ({type(exc).__name__}: {exc})") from exc
     opened = runtime(cache_dir / record.onnx_file, record.keypoint_names, record.input_hw)
-    return opened, f"exported {checkpoint.name} once to {cache_dir / record.onnx_file}"
+    rates = measure_rates({engine: opened, "torch": predictor}, record.input_hw)
+    record = store_measurement(cache_dir, checkpoint, record, rates)
+    return opened, f"exported {checkpoint.name} once to {cache_dir / record.onnx_file}", record
+
+
+def _auto_verdict(name: str, record: ExportRecord) -> tuple[bool, str]:
+    """``(torch is faster, the reason in words)`` from the rates measured when the export was made."""
+    runtime_fps, torch_fps = record.measured_fps.get(name), record.measured_fps.get("torch")
+    if runtime_fps is None or torch_fps is None:
+        return False, f"auto: {name} (not measured against torch on this machine; the default)"
+    when = f"when this model was exported here, load {record.measured_load}" if record.measured_load is not None else (
+        "when this model was exported here"
+    )  # fmt: skip
+    rates = f"{name} {runtime_fps:.0f} frames/s, torch {torch_fps:.0f} {when}"
+    if torch_fps > TORCH_MARGIN * runtime_fps:
+        return True, f"auto: torch, measured faster ({rates}; delete {EXPORT_DIRNAME}/ to measure again)"
+    return False, f"auto: {name}, measured as fast or faster ({rates})"
 
 
 def choose_engine(
@@ -365,9 +422,15 @@ def choose_engine(
         )
     name = installed[0]
     try:
-        opened, note = _open_runtime(name, Path(checkpoint), Path(cache_dir), loader, expected_keypoints)
+        opened, note, record = _open_runtime(name, Path(checkpoint), Path(cache_dir), loader, expected_keypoints)
     except RuntimeError as exc:
         return EngineChoice(loader.torch(), "torch", f"{name} cannot run this model ({exc}): predicting with torch")
+    if engine != "auto":
+        return EngineChoice(opened, name, note)
+    torch_faster, verdict = _auto_verdict(name, record)
+    note = f"{note}; {verdict}" if note else verdict
+    if torch_faster:
+        return EngineChoice(loader.torch(), "torch", note)
     return EngineChoice(opened, name, note)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from pose_core.io.atomic import atomic_write_path
 
-INDEX_FORMAT_VERSION = 2
+INDEX_FORMAT_VERSION = 3  # 3: every frame's timestamp (frame_pts), no discarded packets
 
 
 class KeyframeIndexError(Exception):
@@ -44,11 +44,26 @@ class KeyframeIndex:
         n_frames: Frames counted from the packets.
         keyframe_pts: The keyframes' presentation timestamps (stream time base), same order;
             empty when frame 0 is not a keyframe.
+        frame_pts: Every frame's presentation timestamp in display order (frame ``i`` has
+            ``frame_pts[i]``); empty when frame 0 is not a keyframe. It maps a decoded frame back
+            to its index even when the decoder skipped the frames before it
+            (:class:`pose_core.video.indexed.IndexedFrameReader`).
     """
 
     keyframes: tuple[int, ...]
     n_frames: int
     keyframe_pts: tuple[int, ...] = ()
+    frame_pts: tuple[int, ...] = ()
+
+    @property
+    def exact_decoding(self) -> bool:
+        """True when frames can be decoded exactly from the index (keyframe and frame timestamps known)."""
+        return bool(self.keyframe_pts) and len(self.frame_pts) == self.n_frames
+
+    def frame_of_pts(self, pts: int) -> int | None:
+        """The index of the frame with timestamp ``pts``, or None when no frame has it."""
+        pos = bisect.bisect_left(self.frame_pts, pts)
+        return pos if pos < len(self.frame_pts) and self.frame_pts[pos] == pts else None
 
     def keyframe_at_or_before(self, frame_idx: int) -> int:
         """The last keyframe at or before ``frame_idx`` (0 for frames before the first keyframe)."""
@@ -87,7 +102,7 @@ def build_keyframe_index(path: Path, should_stop: Callable[[], bool] | None = No
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             for packet in container.demux(stream):
-                if packet.size == 0:  # the flush packet at the end
+                if packet.size == 0 or packet.is_discard:  # the flush packet; frames an edit list drops
                     continue
                 if packet.pts is None:
                     raise KeyframeIndexError("a packet has no timestamp")
@@ -105,7 +120,7 @@ def build_keyframe_index(path: Path, should_stop: Callable[[], bool] | None = No
     keyframes = np.searchsorted(order, key_sorted).tolist()
     if keyframes[0] != 0:  # frame 0 is not a keyframe (open GOP): no timestamps, no previews
         return KeyframeIndex(tuple(sorted({0, *keyframes})), len(pts))
-    return KeyframeIndex(tuple(keyframes), len(pts), tuple(key_sorted.tolist()))
+    return KeyframeIndex(tuple(keyframes), len(pts), tuple(key_sorted.tolist()), tuple(order.tolist()))
 
 
 def default_cache_dir() -> Path:
@@ -134,8 +149,9 @@ def cached_keyframe_index(path: Path, cache_dir: Path | None = None) -> Keyframe
         data = json.loads(cache_file.read_text(encoding="utf-8"))
         if data["signature"] != _signature(path):
             return None
-        pts = tuple(int(p) for p in data["keyframe_pts"])
-        return KeyframeIndex(tuple(int(k) for k in data["keyframes"]), int(data["n_frames"]), pts)
+        key_pts = tuple(int(p) for p in data["keyframe_pts"])
+        frame_pts = tuple(int(p) for p in data["frame_pts"])
+        return KeyframeIndex(tuple(int(k) for k in data["keyframes"]), int(data["n_frames"]), key_pts, frame_pts)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -160,6 +176,7 @@ def load_keyframe_index(
         "n_frames": index.n_frames,
         "keyframes": list(index.keyframes),
         "keyframe_pts": list(index.keyframe_pts),
+        "frame_pts": list(index.frame_pts),
     }
     try:
         with atomic_write_path(_cache_file(path, cache_dir)) as tmp:
@@ -171,6 +188,8 @@ def load_keyframe_index(
 
 class KeyframeDecoder:
     """Decodes keyframes alone with PyAV (a seek to the keyframe's timestamp + one frame): the previews.
+
+    The decoder skips every non-key frame, so after the seek only the keyframe itself is decoded.
 
     Args:
         path: The video file.
@@ -188,18 +207,28 @@ class KeyframeDecoder:
         except (ImportError, OSError) as exc:
             raise KeyframeIndexError(f"{type(exc).__name__}: {exc}") from exc
         self._stream = self._container.streams.video[0]
+        self._stream.codec_context.skip_frame = "NONKEY"
         self._index = index
 
-    def read(self, keyframe: int) -> np.ndarray | None:
-        """The RGB image of keyframe ``keyframe`` (a frame index listed in the index), or None if it cannot be decoded."""
+    def read(self, keyframe: int, size_wh: tuple[int, int] | None = None) -> np.ndarray | None:
+        """The RGB image of keyframe ``keyframe`` (a frame index listed in the index), or None if it cannot be decoded.
+
+        Args:
+            keyframe: The keyframe's frame index.
+            size_wh: Scale the image to this ``(width, height)`` (the previews are kept small); None = full size.
+        """
         import av
 
         try:
             pts = self._index.keyframe_pts[self._index.keyframes.index(keyframe)]
             self._container.seek(pts, stream=self._stream, backward=True, any_frame=False)
-            for frame in self._container.decode(self._stream):
-                if frame.pts is not None and frame.pts >= pts:
-                    return frame.to_ndarray(format="rgb24")  # type: ignore[no-any-return]
+            for packet in self._container.demux(self._stream):
+                for frame in packet.decode():
+                    if frame.pts is not None and frame.pts >= pts:
+                        if size_wh is None:
+                            return frame.to_ndarray(format="rgb24")  # type: ignore[no-any-return]
+                        width, height = size_wh
+                        return frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")  # type: ignore[no-any-return]
         except (ValueError, IndexError, av.error.FFmpegError):
             return None
         return None

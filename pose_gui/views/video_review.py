@@ -421,7 +421,8 @@ class VideoReviewPane(QWidget):
         if self.loader is None or request_id != self.loader.latest_request_id:
             return
         self.current_image, self.shown_frame_idx = image, -1
-        self.view.show_image(image)
+        info = self.video_info
+        self.view.show_image(image, (info.width, info.height) if info is not None else None)  # previews may be smaller
         self._redraw()  # no keypoints: they belong to the exact frame
         self.view.set_approximate(f"≈ frame {shown_idx:,} shown · decoding frame {frame_idx:,}…")
         self.frame_previewed.emit(frame_idx)
@@ -442,6 +443,8 @@ class VideoReviewPane(QWidget):
 
     def _on_loader_frame_failed(self, request_id: int, frame_idx: int, error: BaseException) -> None:
         self._waiting_for_frame = False
+        if self.shown_frame_idx < 0 and self.current_image is not None:  # an approximate image is on screen
+            self.view.set_approximate(f"≈ another frame shown · frame {frame_idx:,} cannot be decoded")
         self.traces.set_cursor(frame_idx)
         self._set_playing(False)
         self._show(self.video_message, f"Cannot show frame {frame_idx}: {error}")

@@ -190,3 +190,56 @@ def test_cli_refuses_an_unknown_engine(tiny_run: TinyRun, tmp_path: Path, capsys
     code = predict_main([str(tiny_run.run_dir), str(video), "--engine", "tensorrt"])
     err = capsys.readouterr().err
     assert code == 2 and "--engine" in err and "Traceback" not in err
+
+
+def test_cached_export_predicts_without_importing_torch(tiny_run: TinyRun, tmp_path: Path) -> None:
+    """The first frame does not wait for ``import torch``: with the export cached, a process that cannot import
+    torch predicts the same keypoints (frames resized with Pillow's filter instead of torch's)."""
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run.run_dir, run_dir)
+    video = make_index_video(tmp_path / "v.mp4", 12)
+    args = [str(run_dir), str(video), "--engine", "onnxruntime"]
+    assert predict_main([*args, "--output-dir", str(tmp_path / "with_torch")]) == 0  # exports, in this process
+    code = (
+        "import sys; sys.modules['torch'] = None  # import torch fails\n"
+        "from pose_core.inference.cli import predict_main\n"
+        f"sys.exit(predict_main({[*args, '--output-dir', str(tmp_path / 'no_torch')]!r}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "engine: onnxruntime" in done.stderr and "torch" not in done.stderr.replace("engine: onnxruntime", "")
+    a = read_predictions_csv(tmp_path / "with_torch" / "v.csv", expected_rows=12).preds
+    b = read_predictions_csv(tmp_path / "no_torch" / "v.csv", expected_rows=12).preds
+    close = np.linalg.norm(a[..., :2] - b[..., :2], axis=-1) < XY_TOLERANCE_PX
+    assert close.mean() >= 35 / 36  # a random-init model: one near-tie peak allowed, as above
+
+
+def test_export_measures_both_engines_on_this_machine(exported: tuple[Path, Path]) -> None:
+    record = engines.read_export_record(exported[1], exported[0])
+    assert record is not None and set(record.measured_fps) == {"onnxruntime", "torch"}
+    assert all(fps > 0 for fps in record.measured_fps.values())
+
+
+@pytest.mark.parametrize(("torch_fps", "picked"), [(300.0, "torch"), (110.0, "onnxruntime"), (None, "onnxruntime")])
+def test_auto_takes_torch_only_when_it_was_measured_faster_here(
+    exported: tuple[Path, Path], cache: Path, torch_fps: float | None, picked: str
+) -> None:
+    import json
+
+    record_path = next(cache.glob("*.json"))
+    data = json.loads(record_path.read_text())
+    data["measured_fps"] = {"onnxruntime": 100.0} | ({"torch": torch_fps} if torch_fps is not None else {})
+    data["measured_load"] = 1.5
+    record_path.write_text(json.dumps(data))
+    loads = TorchLoads(exported[0])
+    choice = choose_engine("auto", exported[0], loads, cache)
+    assert choice.engine == picked and loads.n_loads == (1 if picked == "torch" else 0)
+    assert choice.note is not None and choice.note.startswith(f"auto: {picked}")
+    if torch_fps is not None:
+        assert f"onnxruntime 100 frames/s, torch {torch_fps:.0f}" in choice.note and "load 1.5" in choice.note
+    explicit = choose_engine("onnxruntime", exported[0], TorchLoads(exported[0]), cache)
+    assert explicit.engine == "onnxruntime" and explicit.note is None, "an engine asked for by name is used"

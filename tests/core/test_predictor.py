@@ -310,3 +310,21 @@ def test_labeled_video_has_dots_where_predictions_are_confident(tmp_path: Path) 
     x_idx, y_idx = scale_keypoints(np.array([31.5, float(frame_idx)]), (64, 64), video_hw)
     assert diff[round(y_other), round(x_other)] > 60, "a confident keypoint is drawn"
     assert diff[round(y_idx), round(x_idx)] < 30, "a keypoint below the threshold is not drawn"
+
+
+@pytest.mark.parametrize(
+    ("shape", "size_hw"), [((406, 396, 3), (128, 128)), ((60, 80, 3), (64, 64)), ((48, 40, 1), (96, 64))]
+)
+def test_pillow_resize_of_torch_free_processes_matches_torchs_filter(
+    shape: tuple[int, ...], size_hw: tuple[int, int]
+) -> None:
+    """Prediction without torch (a cached ONNX export) resizes with Pillow: the same antialiased bilinear
+    filter as torch's, pixel for pixel except rare one-grey-level roundings."""
+    from pose_core.data.preprocess import _resize_pillow
+
+    image = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8), (0, 0), 2)
+    image = image.reshape(shape)
+    by_torch = resize_frame(image, *size_hw).astype(int)  # torch is imported in the test process
+    by_pillow = _resize_pillow(image, *size_hw).astype(int)
+    assert by_pillow.shape == by_torch.shape == (*size_hw, shape[2])
+    assert np.abs(by_pillow - by_torch).max() <= 1 and (by_pillow != by_torch).mean() < 0.05

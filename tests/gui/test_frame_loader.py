@@ -214,3 +214,106 @@ def test_video_without_keyframe_index_seeks_exactly_without_previews(
             loader.request(frame_idx)
         assert decode_frame_index(exact.args[2]) == frame_idx
     assert loader.n_previews == 0
+
+
+def test_stepping_back_decodes_the_gop_once_for_many_steps(qtbot: QtBot, long_gop: Path, make_loader) -> None:
+    from tests.core.conftest import decode_frame_index
+
+    loader = make_loader(long_gop)
+    loader.start()
+    qtbot.waitUntil(lambda: loader.index_done and loader._exact is not None, timeout=20_000)
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+        loader.request(119)
+    seeks_before = loader._exact.n_seeks
+    for frame_idx in range(118, 98, -1):  # Left arrow, 20 times
+        image = loader.take_cached(frame_idx)
+        if image is None:
+            with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as ready:
+                loader.request(frame_idx)
+            image = ready.args[2]
+        assert decode_frame_index(image) == frame_idx
+    assert loader._exact.n_seeks - seeks_before <= 2, "one GOP decode serves a run of steps back"
+
+
+def test_preview_is_shown_from_the_gui_thread_once_keyframes_are_decoded(
+    qtbot: QtBot, long_gop: Path, make_loader
+) -> None:
+    from tests.core.conftest import decode_frame_index
+
+    loader = make_loader(long_gop)
+    loader.start()
+    qtbot.waitUntil(lambda: loader.previews is not None and len(loader.previews) == 7, timeout=20_000)
+    previews: list[tuple[int, int]] = []
+    loader.frame_preview.connect(lambda rid, idx, shown, image: previews.append((shown, decode_frame_index(image))))
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as exact:
+        loader.request(175)
+        assert previews == [(150, 150)], "the keyframe's preview, before request() returns"
+    assert decode_frame_index(exact.args[2]) == 175
+
+
+def test_damaged_video_shows_frames_up_to_the_damage_then_one_message(
+    qtbot: QtBot, long_gop: Path, tmp_path: Path, make_loader
+) -> None:
+    from tests.core.conftest import decode_frame_index
+    from tests.core.test_indexed_reader import damage_frame_packet
+
+    loader = make_loader(damage_frame_packet(long_gop, tmp_path / "damaged.mp4", 100))
+    shown: list[int] = []
+    failed: list[tuple[int, str]] = []
+    loader.frame_ready.connect(lambda rid, idx, image: shown.append(decode_frame_index(image)))
+    loader.frame_failed.connect(lambda rid, idx, error: failed.append((idx, str(error))))
+    loader.start()
+    qtbot.waitUntil(lambda: loader.index_done, timeout=20_000)
+    for frame_idx in range(90, 120):  # playing on
+        n_answers = len(shown) + len(failed)
+        loader.request(frame_idx)
+        qtbot.waitUntil(lambda n=n_answers: len(shown) + len(failed) > n, timeout=10_000)
+        if failed:
+            break
+    assert 90 <= shown[-1] < 100 and shown == list(range(90, shown[-1] + 1)), "every frame up to the damage, exact"
+    assert len(failed) == 1 and "is damaged here" in failed[0][1] and failed[0][0] == shown[-1] + 1
+
+
+def test_truncated_video_ends_with_one_message(qtbot: QtBot, long_gop: Path, tmp_path: Path, make_loader) -> None:
+    import subprocess
+
+    faststart = tmp_path / "faststart.mp4"  # the container's frame table first, as cameras write it
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(long_gop), "-c", "copy", "-movflags", "+faststart",
+                    str(faststart)], check=True)  # fmt: skip
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(faststart.read_bytes()[: faststart.stat().st_size * 6 // 10])
+    loader = make_loader(truncated)
+    failed: list[tuple[int, str]] = []
+    loader.frame_failed.connect(lambda rid, idx, error: failed.append((idx, str(error))))
+    with qtbot.waitSignal(loader.video_opened, timeout=20_000) as opened:
+        loader.start()
+    n_frames = opened.args[0].n_frames
+    assert 0 < n_frames < 200
+    qtbot.waitUntil(lambda: loader.index_done, timeout=20_000)
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+        loader.request(n_frames - 2)
+    assert failed == []
+    with qtbot.waitSignal(loader.frame_failed, timeout=10_000):
+        loader.request(n_frames - 1)
+    assert len(failed) == 1 and f"only the first {n_frames:,} can be decoded" in failed[0][1]
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000):
+        loader.request(n_frames - 1)
+    qtbot.wait(50)
+    assert len(failed) == 1, "said once"
+
+
+def test_pyav_decoding_that_disagrees_with_opencv_is_not_used(
+    qtbot: QtBot, long_gop: Path, make_loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pose_core.video.indexed import IndexedFrameReader
+    from tests.core.conftest import decode_frame_index
+
+    original = IndexedFrameReader.read
+    monkeypatch.setattr(IndexedFrameReader, "read", lambda self, idx, **kw: original(self, idx + 1, **kw))  # off by one
+    loader = make_loader(long_gop)
+    loader.start()
+    qtbot.waitUntil(lambda: loader.index_done, timeout=20_000)
+    assert loader.keyframes is not None and loader._exact is None, "the index is kept, PyAV's decoding is not"
+    with qtbot.waitSignal(loader.frame_ready, timeout=10_000) as exact:
+        loader.request(95)
+    assert decode_frame_index(exact.args[2]) == 95

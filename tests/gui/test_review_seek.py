@@ -62,3 +62,37 @@ def test_seek_shows_an_approximate_image_then_the_exact_frame_with_keypoints(
         assert decode_frame_index(pane.current_image) == 125 and len(pane.view.shown_points) == 2
     finally:
         pane.shutdown()
+
+
+def test_playing_into_a_damaged_part_stops_at_the_last_good_frame_with_one_message(
+    qtbot: QtBot, long_gop_run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tests.core.conftest import decode_frame_index
+    from tests.core.test_indexed_reader import damage_frame_packet
+
+    video, _run_dir = long_gop_run
+    damaged = damage_frame_packet(video, tmp_path / "damaged.mp4", 100)
+    state = AppState()
+    pane = VideoReviewPane(state)
+    qtbot.addWidget(pane)
+    pane.show()
+    messages: list[str] = []
+    try:
+        state.set_video(damaged)
+        qtbot.waitUntil(lambda: pane.shown_frame_idx == 0, timeout=20_000)
+        qtbot.waitUntil(lambda: pane.loader is not None and pane.loader.index_done, timeout=20_000)
+        state.set_frame_idx(80)
+        qtbot.waitUntil(lambda: pane.shown_frame_idx == 80, timeout=20_000)
+        pane.loader.frame_failed.connect(lambda *args: messages.append(pane.video_message.text()))
+        pane.nav.set_playing(True)
+        qtbot.waitUntil(lambda: not pane.is_playing, timeout=20_000)
+        qtbot.wait(100)
+        last_good = pane.shown_frame_idx
+        assert 90 <= last_good < 100 and decode_frame_index(pane.current_image) == last_good
+        assert len(messages) == 1 and pane.video_message.isVisible()
+        assert f"frame {last_good + 1}" in pane.video_message.text() and "damaged" in pane.video_message.text()
+        state.set_frame_idx(150)  # past the damage: shown again, the message goes
+        qtbot.waitUntil(lambda: pane.shown_frame_idx == 150, timeout=20_000)
+        assert decode_frame_index(pane.current_image) == 150 and not pane.video_message.isVisible()
+    finally:
+        pane.shutdown()
