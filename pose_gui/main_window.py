@@ -57,15 +57,12 @@ class PaneSpec:
 
 PANES: tuple[PaneSpec, ...] = (
     PaneSpec("project", "Project", "pose_gui.views.project_view:ProjectView", "Ctrl+1"),
-    PaneSpec("label", "Label", "pose_gui.views.label.pane:LabelPane", "Ctrl+5"),
-    PaneSpec("config", "Config", "pose_gui.views.config_editor:ConfigEditorPane", "Ctrl+2"),
-    PaneSpec("training", "Training", "pose_gui.views.training_monitor:TrainingMonitorPane", "Ctrl+3"),
-    PaneSpec("review", "Review", "pose_gui.views.video_review:VideoReviewPane", "Ctrl+4"),
-    # The other panes add one line each when they exist, e.g.
-    # PaneSpec("config", "Config", "pose_gui.views.config_editor:<Class>", "Ctrl+2"),
-    # PaneSpec("training", "Training", "pose_gui.views.training_monitor:<Class>", "Ctrl+3"),
-    # PaneSpec("review", "Review", "pose_gui.views.video_review:<Class>", "Ctrl+4"),
+    PaneSpec("label", "Label", "pose_gui.views.label.pane:LabelPane", "Ctrl+2"),
+    PaneSpec("config", "Config", "pose_gui.views.config_editor:ConfigEditorPane", "Ctrl+3"),
+    PaneSpec("training", "Training", "pose_gui.views.training_monitor:TrainingMonitorPane", "Ctrl+4"),
+    PaneSpec("review", "Review", "pose_gui.views.video_review:VideoReviewPane", "Ctrl+5"),
 )
+"""The panes in tab order; Ctrl+1 to Ctrl+5 follow that order."""
 
 
 def app_settings() -> QSettings:

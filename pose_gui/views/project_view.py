@@ -54,8 +54,8 @@ if TYPE_CHECKING:
 
 RUNS_POLL_MS = 3000  # re-read the runs this often while one of them is running
 NO_RUNS_HINT = (
-    "No training runs yet. Next: check the settings in the Config pane (Ctrl+2), then press Train in the "
-    "Training pane (Ctrl+3). Each run appears here as an outputs/<date>/<time>/ folder; Help > User guide "
+    "No training runs yet. Next: check the settings in the Config pane (Ctrl+3), then press Train in the "
+    "Training pane (Ctrl+4). Each run appears here as an outputs/<date>/<time>/ folder; Help > User guide "
     "describes the whole loop."
 )
 

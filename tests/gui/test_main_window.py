@@ -74,6 +74,19 @@ def test_menus_toolbar_and_shortcuts_come_from_the_declared_actions(qtbot: QtBot
     assert window.windowTitle() == "PoseDesk"
 
 
+def test_the_pane_shortcuts_follow_the_tab_order(qtbot: QtBot) -> None:
+    window = make_window(qtbot, PANES)
+    with qtbot.waitActive(window):
+        window.show()
+        window.activateWindow()
+    titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+    assert titles == ["Project", "Label", "Config", "Training", "Review"]
+    digits = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5]
+    for index in reversed(range(len(PANES))):  # from the last tab back: the first tab, shown at start, proves nothing
+        qtbot.keyClick(window, digits[index], Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda i=index: window.tabs.currentIndex() == i, timeout=5000)  # type: ignore[misc]
+
+
 def test_the_last_project_asked_for_is_the_one_that_opens(
     qtbot: QtBot, example_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
