@@ -62,6 +62,9 @@ def make_start_project(example: Path, work: Path, seed: int, n_video_frames: int
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(labels.n_frames, N_START, replace=False))
     project = work / "project"
+    if (project / "CollectedData.csv").is_file():
+        return project  # made by an earlier invocation with the same --work
+    shutil.rmtree(project, ignore_errors=True)
     (project / "labeled-data").mkdir(parents=True)
     for r in rows:
         shutil.copyfile(example / labels.image_paths[r], project / labels.image_paths[r])
@@ -91,6 +94,9 @@ def train_run(
     from pose_core.config.io import load_config
     from pose_core.training.run import train
 
+    if (run_dir / "summary.json").is_file() and '"finished"' in (run_dir / "summary.json").read_text():
+        return 0.0  # trained by an earlier invocation with the same --work (same seed, same settings)
+    shutil.rmtree(run_dir, ignore_errors=True)
     extra = [f"training.init_from={init_from}"] if init_from else []
     loaded = load_config(project / "config.yaml", overrides(project, epochs, model_seed, run_dir, hw) + extra)
     start = time.perf_counter()
@@ -101,6 +107,8 @@ def train_run(
 def predict(run_dir: Path, videos: list[Path]) -> None:
     from pose_core.inference.cli import run_predict
 
+    if all((run_dir / "video_preds" / f"{v.stem}.csv").is_file() for v in videos):
+        return
     if run_predict([str(run_dir), *map(str, videos), "--batch-size", "32"]) != 0:
         raise SystemExit(f"prediction failed for {run_dir}")
 
@@ -126,6 +134,20 @@ def video_error(run_dir: Path, example: Path, videos: list[Path]) -> np.ndarray:
     return err[np.isfinite(err)]
 
 
+def picked_frame_error(run_dir: Path, example: Path, picks: list[tuple[Path, int]]) -> float:
+    """Median over the picks of the frame's largest keypoint error (px) of ``run_dir``: does a pick find a bad frame?"""
+    from pose_core.io.predictions import read_predictions_csv
+
+    cache: dict[Path, np.ndarray] = {}
+    worst = []
+    for video, frame_idx in picks:
+        if video not in cache:
+            pred = read_predictions_csv(run_dir / "video_preds" / f"{video.stem}.csv").preds[..., :2]
+            cache[video] = np.linalg.norm(pred - ground_truth(example, video), axis=-1)
+        worst.append(float(np.nanmax(cache[video][frame_idx])))
+    return float(np.median(worst))
+
+
 def add_frames(project: Path, example: Path, picks: list[tuple[Path, int]], dest: Path) -> Path:
     """A copy of ``project`` with the picked video frames extracted and labelled from the ground truth."""
     import cv2
@@ -133,6 +155,7 @@ def add_frames(project: Path, example: Path, picks: list[tuple[Path, int]], dest
     from pose_core.data.labels import LabelSet, read_labels, write_labels
     from pose_core.video.reader import VideoReader
 
+    shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(project, dest, symlinks=True)
     labels = read_labels(dest / "CollectedData.csv")
     paths, xy = list(labels.image_paths), [labels.keypoints_px]
@@ -170,7 +193,12 @@ def stats(err: np.ndarray) -> dict[str, float]:
     return {"median_px": float(np.median(err)), "p95_px": float(np.percentile(err, 95))}
 
 
-def one_seed(example: Path, work: Path, seed: int, epochs: int, hw: tuple[int, int], n_video_frames: int) -> dict:
+def one_seed(
+    example: Path, work: Path, seed: int, epochs: int, hw: tuple[int, int], n_video_frames: int, redo: set[str]
+) -> dict:
+    from pose_core.ensemble.members import open_members
+    from pose_core.ensemble.predict import default_output_dir
+
     project = make_start_project(example, work, seed, n_video_frames)
     videos = sorted((project / "videos").glob("*.mp4"))
     members = [work / "runs" / f"start-seed{seed}-m{m}" for m in range(N_MEMBERS)]
@@ -179,16 +207,22 @@ def one_seed(example: Path, work: Path, seed: int, epochs: int, hw: tuple[int, i
         predict(run, videos)
     before = stats(video_error(members[0], example, videos))
     t0 = time.perf_counter()
+    if "ranked" in redo:  # the ranking changed: smooth again rather than reuse the saved EKS files
+        shutil.rmtree(default_output_dir(open_members(members)), ignore_errors=True)
     ranked, signals = ranked_picks(project, members, videos)
     t_rank = time.perf_counter() - t0
     result = {"seed": seed, "before": before, "train_s": t_train, "rank_s": t_rank, "ranked_signals": signals}
     for arm, picks in (("ranked", ranked), ("random", random_picks(videos, seed))):
+        result[f"{arm}_picks_worst_px"] = picked_frame_error(members[0], example, picks)
         arm_project = add_frames(project, example, picks, work / f"project-{arm}")
         child = work / "runs" / f"{arm}-seed{seed}"
+        if arm in redo:
+            shutil.rmtree(child, ignore_errors=True)
         train_run(arm_project, child, epochs, 10 * seed, hw, init_from=members[0])
         predict(child, videos)
         result[arm] = stats(video_error(child, example, videos))
     print(json.dumps(result), flush=True)
+    (work / "result.json").write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -199,7 +233,14 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=64)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--video-frames", type=int, default=300, help="first frames of each example video used")
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--work", type=Path, default=None,
+        help="scratch folder (default: a temporary one); runs and projects already in it are reused",
+    )  # fmt: skip
+    parser.add_argument(
+        "--redo", nargs="*", default=[], choices=["ranked", "random"],
+        help="retrain these arms even when --work has them (e.g. after changing the ranking)",
+    )  # fmt: skip
     args = parser.parse_args()
     import tempfile
 
@@ -210,7 +251,9 @@ def main() -> int:
     print(f"load average at start: {os.getloadavg()}; work folder {base}", flush=True)
     start = time.perf_counter()
     results = [
-        one_seed(example, base / f"seed{s}", s, args.epochs, (args.height, args.width), args.video_frames)
+        one_seed(
+            example, base / f"seed{s}", s, args.epochs, (args.height, args.width), args.video_frames, set(args.redo)
+        )
         for s in args.seeds
     ]
     print(f"\nloop benchmark: {len(results)} seeds, {args.epochs} epochs, input {args.height}x{args.width}, "
@@ -224,6 +267,11 @@ def main() -> int:
               f"{r['before']['median_px']:>10.2f} {r['random']['median_px']:>10.2f} {r['ranked']['median_px']:>10.2f}")  # fmt: skip
         for arm in cuts:
             cuts[arm].append(r["before"]["p95_px"] - r[arm]["p95_px"])
+    for arm in cuts:
+        worst = [r[f"{arm}_picks_worst_px"] for r in results]
+        print(
+            f"{arm} picks: median of the picked frames' worst keypoint error before retraining {np.mean(worst):.1f} px"
+        )
     cut_random, cut_ranked = float(np.mean(cuts["random"])), float(np.mean(cuts["ranked"]))
     print(f"mean p95 cut: random {cut_random:.2f} px, ranked {cut_ranked:.2f} px")
     if cut_random > 0:
