@@ -276,21 +276,18 @@ def smooth_videos(
                 "([members, frames, keypoints, 3])."
             )
     _import_eks()
-    filled = [_fill_nan(v) for v in videos]
     matches = check_matches(mirrored_column_matches, n_keypoints)
     params: _Params = (smooth_param, smooth_param)
-    if len(filled) == 1:  # one call: eks fits on the first fit_frames (its s_frames) and smooths every frame
-        n_frames = filled[0].shape[1]
-        s_frames = [(0, int(fit_frames))] if fit_frames is not None and n_frames > fit_frames else None
-        table, params = _smooth_joined(filled[0], matches, params, s_frames)
-        starts = [0]
-    else:
-        if smooth_param is None:  # fit once, on the first fit_frames of the longest video, used for all
-            longest = max(filled, key=lambda v: v.shape[1])
-            sample = longest if fit_frames is None else longest[:, : int(fit_frames)]
-            params = _smooth_joined(sample, matches, params, None)[1]
-        joined, starts = _join_videos(filled)
-        table, params = _smooth_joined(joined, matches, params, None)
+    joined, starts = _join_videos(videos)  # NaN filled, float32 (eks computes in float32): one copy of the input
+    s_frames = None
+    if smooth_param is None and fit_frames is not None:
+        longest = int(np.argmax([v.shape[1] for v in videos]))
+        fit_end = starts[longest] + min(int(fit_frames), videos[longest].shape[1])
+        if len(videos) == 1:  # one call: eks fits on the first fit_frames (its s_frames) and smooths every frame
+            s_frames = [(0, fit_end)] if fit_end < joined.shape[1] else None
+        else:  # fit once, on the first fit_frames of the longest video, and use that for all
+            params = _smooth_joined(joined[:, starts[longest] : fit_end], matches, params, None)[1]
+    table, params = _smooth_joined(joined, matches, params, s_frames)
     fitted = [float(x) for part in params for x in np.ravel(part if part is not None else [])]
     out = []
     for v, start in zip(videos, starts, strict=True):
@@ -308,30 +305,29 @@ _Params = tuple[float | list[float] | None, float | list[float] | None]
 
 
 def _join_videos(videos: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
-    """``[M, sum T + gaps, K, 3]`` and each video's first frame in it; gap frames carry no information.
+    """NaN-filled float32 ``[M, sum T + gaps, K, 3]`` and each video's first frame in it.
 
-    On a gap frame the members sit at the straight line from the last frame of one video to the
-    first of the next, spread symmetrically (their median is on the line) so that their
-    confidence-weighted variance is :data:`GAP_VARIANCE_PX2`.
+    Between two videos come :data:`GAP_FRAMES` frames that carry no information: the members sit
+    at the straight line from the last frame of one video to the first of the next, spread
+    symmetrically (their median is on the line) so that their confidence-weighted variance is
+    :data:`GAP_VARIANCE_PX2`.
     """
-    n_members = videos[0].shape[0]
+    n_members, _, n_keypoints, _ = videos[0].shape
+    starts = [i * GAP_FRAMES + sum(v.shape[1] for v in videos[:i]) for i in range(len(videos))]
+    joined = np.empty((n_members, starts[-1] + videos[-1].shape[1], n_keypoints, 3), np.float32)
     offsets = np.arange(n_members) - (n_members - 1) / 2.0
     likelihood = 1e-3
     spread_px = np.sqrt(GAP_VARIANCE_PX2 * likelihood / np.var(offsets))
-    parts, starts, position = [], [], 0
-    for i, v in enumerate(videos):
+    ramp = np.linspace(0.0, 1.0, GAP_FRAMES + 2)[1:-1, None, None]  # [G, 1, 1]
+    for i, (v, start) in enumerate(zip(videos, starts, strict=True)):
+        joined[:, start : start + v.shape[1]] = _fill_nan(v)
         if i > 0:
-            ramp = np.linspace(0.0, 1.0, GAP_FRAMES + 2)[1:-1, None, None]
-            centre = (1 - ramp) * videos[i - 1][:, -1, :, :2].mean(0) + ramp * v[:, 0, :, :2].mean(0)  # [G, K, 2]
-            gap = np.empty((n_members, GAP_FRAMES, v.shape[2], 3))
+            previous_end = joined[:, start - GAP_FRAMES - 1, :, :2].mean(0)  # [K, 2]
+            centre = (1 - ramp) * previous_end + ramp * joined[:, start, :, :2].mean(0)  # [G, K, 2]
+            gap = joined[:, start - GAP_FRAMES : start]
             gap[..., :2] = centre[None] + spread_px * offsets[:, None, None, None]
             gap[..., 2] = likelihood
-            parts.append(gap)
-            position += GAP_FRAMES
-        parts.append(v)
-        starts.append(position)
-        position += v.shape[1]
-    return np.concatenate(parts, axis=1), starts
+    return joined, starts
 
 
 def _smooth_joined(
