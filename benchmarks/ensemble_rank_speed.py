@@ -132,7 +132,11 @@ def main() -> int:
         t_signals = time.perf_counter() - t0
         t0 = time.perf_counter()
         picks = pick_frames(
-            score_frames(all_signals), 50, keypoint_names=names, n_members={s.video: N_MEMBERS for s in all_signals}
+            score_frames(all_signals),
+            50,
+            keypoint_names=names,
+            n_members={s.video: N_MEMBERS for s in all_signals},
+            pose_clusters=50,
         )
         t_pick = time.perf_counter() - t0
     total = t_read + t_import + t_eks + t_signals + t_pick

@@ -251,6 +251,7 @@ def suggest(
         picks = pick_frames(
             scores, n, labeled, min_gap_frames=min_gap_frames, n_members={Path(v): len(members) for v in videos},
             keypoint_names=members[0].keypoint_names, read_frame=read_frame,  # type: ignore[arg-type]
+            pose_clusters=n,
         )  # fmt: skip
     finally:
         for reader in readers.values():
