@@ -140,6 +140,24 @@ def video_error(run_dir: Path, example: Path, videos: list[Path]) -> np.ndarray:
     return err[np.isfinite(err)]
 
 
+def keypoint_p95(run_dir: Path, example: Path, videos: list[Path]) -> np.ndarray:
+    """``[K]`` p95 pixel error of each keypoint over every frame of the videos (inside-view only)."""
+    from pose_core.io.predictions import read_predictions_csv
+
+    err = np.concatenate(
+        [
+            np.linalg.norm(
+                read_predictions_csv(run_dir / "video_preds" / f"{v.stem}.csv").preds[..., :2]
+                - ground_truth(example, v),
+                axis=-1,
+            )
+            for v in videos
+        ]
+    )
+    with np.errstate(invalid="ignore"):
+        return np.nanpercentile(err, 95, axis=0)
+
+
 def picked_frame_error(run_dir: Path, example: Path, picks: list[tuple[Path, int]]) -> float:
     """Median over the picks of the frame's largest keypoint error (px) of ``run_dir``: does a pick find a bad frame?"""
     from pose_core.io.predictions import read_predictions_csv
@@ -205,6 +223,10 @@ def one_seed(
     from pose_core.ensemble.members import open_members
     from pose_core.ensemble.predict import default_output_dir
 
+    if (work / "result.json").is_file() and not redo:  # finished by an earlier invocation with this --work
+        result = json.loads((work / "result.json").read_text())
+        print(json.dumps(result), flush=True)
+        return result
     project = make_start_project(example, work, seed, n_video_frames)
     videos = sorted((project / "videos").glob("*.mp4"))
     members = [work / "runs" / f"start-seed{seed}-m{m}" for m in range(N_MEMBERS)]
@@ -267,7 +289,7 @@ def main() -> int:
     print(
         f"{'seed':>4} {'before p95':>10} {'random p95':>10} {'ranked p95':>10} {'before med':>10} {'random med':>10} {'ranked med':>10}"
     )
-    cuts = {"random": [], "ranked": []}
+    cuts: dict[str, list[float]] = {"random": [], "ranked": []}
     for r in results:
         print(f"{r['seed']:>4} {r['before']['p95_px']:>10.2f} {r['random']['p95_px']:>10.2f} {r['ranked']['p95_px']:>10.2f} "
               f"{r['before']['median_px']:>10.2f} {r['random']['median_px']:>10.2f} {r['ranked']['median_px']:>10.2f}")  # fmt: skip
@@ -286,7 +308,32 @@ def main() -> int:
         )
     mean_p95 = {arm: float(np.mean([r[arm]["p95_px"] for r in results])) for arm in ("random", "ranked")}
     print(f"mean p95 after: random {mean_p95['random']:.2f} px, ranked {mean_p95['ranked']:.2f} px")
+    print_keypoint_breakdown(example, base, args.seeds)
     return 0
+
+
+def print_keypoint_breakdown(example: Path, base: Path, seeds: list[int]) -> None:
+    """p95 per keypoint (mean over seeds): which keypoints decide the overall p95?"""
+    from pose_core.example import keypoint_names
+
+    runs = {"before": "start-seed{s}-m0", "random": "random-seed{s}", "ranked": "ranked-seed{s}"}
+    p95 = {
+        arm: np.mean(
+            [
+                keypoint_p95(
+                    base / f"seed{s}" / "runs" / name.format(s=s),
+                    example,
+                    sorted((base / f"seed{s}" / "project" / "videos").glob("*.mp4")),
+                )
+                for s in seeds
+            ],
+            axis=0,
+        )
+        for arm, name in runs.items()
+    }
+    print("p95 px per keypoint, mean over seeds (before / +random / +ranked), worst first:")
+    for k in np.argsort(-p95["before"])[:5]:
+        print(f"  {keypoint_names()[k]:<22} {p95['before'][k]:6.1f} {p95['random'][k]:6.1f} {p95['ranked'][k]:6.1f}")
 
 
 if __name__ == "__main__":
