@@ -9,7 +9,7 @@ Label pane does) and listed with its reason in ``labeled-data/suggested_frames.c
 Scores come from saved predictions (``<run>/video_preds/<stem>.csv``); a video a run has not
 predicted yet is predicted first (with progress). With 2+ runs, the Ensemble Kalman Smoother's
 posterior variance is read from ``<stem>_eks.csv`` in the ensemble folder, or computed and saved
-there. Frames already labelled or queued (and their neighbours) are never suggested.
+there (every video without an up-to-date file in one eks call). Frames already labelled or queued (and their neighbours) are never suggested.
 """
 
 from __future__ import annotations
