@@ -8,9 +8,15 @@ with the same epoch budget on 60 + 40 frames, and measure the error on every fra
 against the ground truth. Prints median and p95 error (px) before and after, for both arms, and
 how much more the ranked picks cut p95 than random picks.
 
-Small on purpose (input 64x128, few epochs): run it with ``nice``; it prints the load average.
+Small on purpose (input 64x128, the first 300 frames of each video; 12 epochs, the example
+project's own ``training.max_epochs``): 15 trainings and 15 predictions, ~65 min at load 8-10 on
+the 2-core machine. Run it with ``nice``; it prints the load average. ``--work DIR`` keeps the runs
+and reuses them when run again (``--redo ranked`` retrains only the ranked arm, e.g. after a
+change to the ranking). It also prints how bad the picked frames were before retraining (the
+largest keypoint error in the frame), which tells whether the ranking found worse frames than
+random picks.
 
-    python benchmarks/loop_does_it_help.py --seeds 0 1 2 --epochs 8
+    python benchmarks/loop_does_it_help.py --seeds 0 1 2 --epochs 12 --work /tmp/loop
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ def make_start_project(example: Path, work: Path, seed: int, n_video_frames: int
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(labels.n_frames, N_START, replace=False))
     project = work / "project"
+    if (project / "CollectedData.csv").is_file():
+        return project  # made by an earlier invocation with the same --work
+    shutil.rmtree(project, ignore_errors=True)
     (project / "labeled-data").mkdir(parents=True)
     for r in rows:
         shutil.copyfile(example / labels.image_paths[r], project / labels.image_paths[r])
@@ -91,6 +100,9 @@ def train_run(
     from pose_core.config.io import load_config
     from pose_core.training.run import train
 
+    if (run_dir / "summary.json").is_file() and '"finished"' in (run_dir / "summary.json").read_text():
+        return 0.0  # trained by an earlier invocation with the same --work (same seed, same settings)
+    shutil.rmtree(run_dir, ignore_errors=True)
     extra = [f"training.init_from={init_from}"] if init_from else []
     loaded = load_config(project / "config.yaml", overrides(project, epochs, model_seed, run_dir, hw) + extra)
     start = time.perf_counter()
@@ -101,6 +113,8 @@ def train_run(
 def predict(run_dir: Path, videos: list[Path]) -> None:
     from pose_core.inference.cli import run_predict
 
+    if all((run_dir / "video_preds" / f"{v.stem}.csv").is_file() for v in videos):
+        return
     if run_predict([str(run_dir), *map(str, videos), "--batch-size", "32"]) != 0:
         raise SystemExit(f"prediction failed for {run_dir}")
 
@@ -126,6 +140,38 @@ def video_error(run_dir: Path, example: Path, videos: list[Path]) -> np.ndarray:
     return err[np.isfinite(err)]
 
 
+def keypoint_p95(run_dir: Path, example: Path, videos: list[Path]) -> np.ndarray:
+    """``[K]`` p95 pixel error of each keypoint over every frame of the videos (inside-view only)."""
+    from pose_core.io.predictions import read_predictions_csv
+
+    err = np.concatenate(
+        [
+            np.linalg.norm(
+                read_predictions_csv(run_dir / "video_preds" / f"{v.stem}.csv").preds[..., :2]
+                - ground_truth(example, v),
+                axis=-1,
+            )
+            for v in videos
+        ]
+    )
+    with np.errstate(invalid="ignore"):
+        return np.nanpercentile(err, 95, axis=0)
+
+
+def picked_frame_error(run_dir: Path, example: Path, picks: list[tuple[Path, int]]) -> float:
+    """Median over the picks of the frame's largest keypoint error (px) of ``run_dir``: does a pick find a bad frame?"""
+    from pose_core.io.predictions import read_predictions_csv
+
+    cache: dict[Path, np.ndarray] = {}
+    worst = []
+    for video, frame_idx in picks:
+        if video not in cache:
+            pred = read_predictions_csv(run_dir / "video_preds" / f"{video.stem}.csv").preds[..., :2]
+            cache[video] = np.linalg.norm(pred - ground_truth(example, video), axis=-1)
+        worst.append(float(np.nanmax(cache[video][frame_idx])))
+    return float(np.median(worst))
+
+
 def add_frames(project: Path, example: Path, picks: list[tuple[Path, int]], dest: Path) -> Path:
     """A copy of ``project`` with the picked video frames extracted and labelled from the ground truth."""
     import cv2
@@ -133,6 +179,7 @@ def add_frames(project: Path, example: Path, picks: list[tuple[Path, int]], dest
     from pose_core.data.labels import LabelSet, read_labels, write_labels
     from pose_core.video.reader import VideoReader
 
+    shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(project, dest, symlinks=True)
     labels = read_labels(dest / "CollectedData.csv")
     paths, xy = list(labels.image_paths), [labels.keypoints_px]
@@ -170,7 +217,16 @@ def stats(err: np.ndarray) -> dict[str, float]:
     return {"median_px": float(np.median(err)), "p95_px": float(np.percentile(err, 95))}
 
 
-def one_seed(example: Path, work: Path, seed: int, epochs: int, hw: tuple[int, int], n_video_frames: int) -> dict:
+def one_seed(
+    example: Path, work: Path, seed: int, epochs: int, hw: tuple[int, int], n_video_frames: int, redo: set[str]
+) -> dict:
+    from pose_core.ensemble.members import open_members
+    from pose_core.ensemble.predict import default_output_dir
+
+    if (work / "result.json").is_file() and not redo:  # finished by an earlier invocation with this --work
+        result = json.loads((work / "result.json").read_text())
+        print(json.dumps(result), flush=True)
+        return result
     project = make_start_project(example, work, seed, n_video_frames)
     videos = sorted((project / "videos").glob("*.mp4"))
     members = [work / "runs" / f"start-seed{seed}-m{m}" for m in range(N_MEMBERS)]
@@ -179,27 +235,40 @@ def one_seed(example: Path, work: Path, seed: int, epochs: int, hw: tuple[int, i
         predict(run, videos)
     before = stats(video_error(members[0], example, videos))
     t0 = time.perf_counter()
+    if "ranked" in redo:  # the ranking changed: smooth again rather than reuse the saved EKS files
+        shutil.rmtree(default_output_dir(open_members(members)), ignore_errors=True)
     ranked, signals = ranked_picks(project, members, videos)
     t_rank = time.perf_counter() - t0
     result = {"seed": seed, "before": before, "train_s": t_train, "rank_s": t_rank, "ranked_signals": signals}
     for arm, picks in (("ranked", ranked), ("random", random_picks(videos, seed))):
+        result[f"{arm}_picks_worst_px"] = picked_frame_error(members[0], example, picks)
         arm_project = add_frames(project, example, picks, work / f"project-{arm}")
         child = work / "runs" / f"{arm}-seed{seed}"
+        if arm in redo:
+            shutil.rmtree(child, ignore_errors=True)
         train_run(arm_project, child, epochs, 10 * seed, hw, init_from=members[0])
         predict(child, videos)
         result[arm] = stats(video_error(child, example, videos))
     print(json.dumps(result), flush=True)
+    (work / "result.json").write_text(json.dumps(result, indent=1))
     return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--height", type=int, default=64)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--video-frames", type=int, default=300, help="first frames of each example video used")
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--work", type=Path, default=None,
+        help="scratch folder (default: a temporary one); runs and projects already in it are reused",
+    )  # fmt: skip
+    parser.add_argument(
+        "--redo", nargs="*", default=[], choices=["ranked", "random"],
+        help="retrain these arms even when --work has them (e.g. after changing the ranking)",
+    )  # fmt: skip
     args = parser.parse_args()
     import tempfile
 
@@ -210,7 +279,9 @@ def main() -> int:
     print(f"load average at start: {os.getloadavg()}; work folder {base}", flush=True)
     start = time.perf_counter()
     results = [
-        one_seed(example, base / f"seed{s}", s, args.epochs, (args.height, args.width), args.video_frames)
+        one_seed(
+            example, base / f"seed{s}", s, args.epochs, (args.height, args.width), args.video_frames, set(args.redo)
+        )
         for s in args.seeds
     ]
     print(f"\nloop benchmark: {len(results)} seeds, {args.epochs} epochs, input {args.height}x{args.width}, "
@@ -218,12 +289,17 @@ def main() -> int:
     print(
         f"{'seed':>4} {'before p95':>10} {'random p95':>10} {'ranked p95':>10} {'before med':>10} {'random med':>10} {'ranked med':>10}"
     )
-    cuts = {"random": [], "ranked": []}
+    cuts: dict[str, list[float]] = {"random": [], "ranked": []}
     for r in results:
         print(f"{r['seed']:>4} {r['before']['p95_px']:>10.2f} {r['random']['p95_px']:>10.2f} {r['ranked']['p95_px']:>10.2f} "
               f"{r['before']['median_px']:>10.2f} {r['random']['median_px']:>10.2f} {r['ranked']['median_px']:>10.2f}")  # fmt: skip
         for arm in cuts:
             cuts[arm].append(r["before"]["p95_px"] - r[arm]["p95_px"])
+    for arm in cuts:
+        worst = [r[f"{arm}_picks_worst_px"] for r in results]
+        print(
+            f"{arm} picks: median of the picked frames' worst keypoint error before retraining {np.mean(worst):.1f} px"
+        )
     cut_random, cut_ranked = float(np.mean(cuts["random"])), float(np.mean(cuts["ranked"]))
     print(f"mean p95 cut: random {cut_random:.2f} px, ranked {cut_ranked:.2f} px")
     if cut_random > 0:
@@ -232,7 +308,32 @@ def main() -> int:
         )
     mean_p95 = {arm: float(np.mean([r[arm]["p95_px"] for r in results])) for arm in ("random", "ranked")}
     print(f"mean p95 after: random {mean_p95['random']:.2f} px, ranked {mean_p95['ranked']:.2f} px")
+    print_keypoint_breakdown(example, base, args.seeds)
     return 0
+
+
+def print_keypoint_breakdown(example: Path, base: Path, seeds: list[int]) -> None:
+    """p95 per keypoint (mean over seeds): which keypoints decide the overall p95?"""
+    from pose_core.example import keypoint_names
+
+    runs = {"before": "start-seed{s}-m0", "random": "random-seed{s}", "ranked": "ranked-seed{s}"}
+    p95 = {
+        arm: np.mean(
+            [
+                keypoint_p95(
+                    base / f"seed{s}" / "runs" / name.format(s=s),
+                    example,
+                    sorted((base / f"seed{s}" / "project" / "videos").glob("*.mp4")),
+                )
+                for s in seeds
+            ],
+            axis=0,
+        )
+        for arm, name in runs.items()
+    }
+    print("p95 px per keypoint, mean over seeds (before / +random / +ranked), worst first:")
+    for k in np.argsort(-p95["before"])[:5]:
+        print(f"  {keypoint_names()[k]:<22} {p95['before'][k]:6.1f} {p95['random'][k]:6.1f} {p95['ranked'][k]:6.1f}")
 
 
 if __name__ == "__main__":

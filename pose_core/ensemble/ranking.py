@@ -17,13 +17,19 @@ paw_front_left_top"). The pick is greedy by score, never within ``min_gap`` fram
 or already picked frame of the same video, never a near-duplicate in appearance of an earlier
 pick (when thumbnails can be read), and each earlier pick for the same keypoint lowers a frame's
 score by :data:`KEYPOINT_DECAY` (so the picks cover the body parts the models struggle with).
+With ``pose_clusters`` (``suggest`` uses N), the frames are first grouped by pose shape (k-means)
+and picked round by round, at most one more per group and round: the most unsure frame of each
+kind of pose, rather than N variants of one rare pose (on the example project, by score alone,
+33 of 40 picks were the frames where one chronically hard keypoint, the tail tip, was least sure).
 
-Numpy only; videos are read through a callable, so ranking saved predictions needs no decoder.
+Numpy only (scikit-learn's k-means for the pose groups); videos are read through a callable, so
+ranking saved predictions needs no decoder.
 """
 
 from __future__ import annotations
 
 import heapq
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +56,14 @@ class VideoSignals:
         keypoint_names: K names.
         n_members: How many runs' predictions the signals come from.
         signals: Signal name -> ``[T, K]`` values (see the module docstring for units).
+        pose_xy: ``[T, K, 2]`` the (ensemble mean) pose, for spreading the picks over poses; None = unknown.
     """
 
     video: Path
     keypoint_names: list[str]
     n_members: int
     signals: dict[str, np.ndarray] = field(default_factory=dict)
+    pose_xy: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -126,7 +134,7 @@ def video_signals(
     signals["jump"] = jump_px(mean_xy)
     if pca_error_px is not None:
         signals["pca"] = pca_error_px
-    return VideoSignals(Path(video), list(keypoint_names), n_members, signals)
+    return VideoSignals(Path(video), list(keypoint_names), n_members, signals, pose_xy=mean_xy)
 
 
 SCALE_FLOOR: dict[str, float] = {"likelihood": 0.02}
@@ -156,6 +164,7 @@ class FrameScores:
     keypoint_idx: np.ndarray  # [T]
     value: np.ndarray  # [T] raw signal value
     signal_names: list[str]
+    pose_xy: np.ndarray | None = None  # [T, K, 2]
 
 
 def score_frames(videos: Sequence[VideoSignals], weights: Mapping[str, float] | None = None) -> list[FrameScores]:
@@ -187,7 +196,7 @@ def score_frames(videos: Sequence[VideoSignals], weights: Mapping[str, float] | 
         score = flat[np.arange(v.n_frames), best]
         raw = np.stack([v.signals.get(n, np.full(z.shape[1:], np.nan)) for n in names])  # [S, T, K]
         value = raw[signal_idx, np.arange(v.n_frames), keypoint_idx]
-        out.append(FrameScores(v.video, score, signal_idx, keypoint_idx, value, names))
+        out.append(FrameScores(v.video, score, signal_idx, keypoint_idx, value, names, v.pose_xy))
     return out
 
 
@@ -228,6 +237,7 @@ def pick_frames(
     keypoint_names: Sequence[str] = (),
     read_frame: Callable[[Path, int], np.ndarray | None] | None = None,
     duplicate_correlation: float = DUPLICATE_CORRELATION,
+    pose_clusters: int | None = None,
 ) -> list[Pick]:
     """Greedy pick of up to ``n`` frames by score, spread in time and in appearance.
 
@@ -242,6 +252,10 @@ def pick_frames(
         read_frame: Returns a frame's image (or None when unreadable) for the near-duplicate
             check; None skips the check.
         duplicate_correlation: Thumbnails correlating above this are near-duplicates.
+        pose_clusters: Group the frames into this many poses (k-means of the pose shape) and
+            pick round by round: in each round at most one more frame per pose group, the best
+            first. So the picks are the most unsure frames of different poses, not all variants
+            of one rare pose. None (or poses unknown) = by score only.
 
     Returns:
         The picks, best first.
@@ -255,17 +269,27 @@ def pick_frames(
     all_scores = np.concatenate([s.score for s in scores]) if scores else np.zeros(0)
     keypoint_of = np.concatenate([s.keypoint_idx for s in scores]) if scores else np.zeros(0, int)
     finite = np.flatnonzero(np.isfinite(all_scores))
+    cluster_of = _pose_clusters(scores, pose_clusters) if pose_clusters and len(finite) else None
     heap = list(zip((-all_scores[finite]).tolist(), finite.tolist(), strict=True))
     heapq.heapify(heap)
     picks: list[Pick] = []
     taken: dict[Path, list[int]] = {}
     thumbs: list[np.ndarray] = []
     per_keypoint: dict[int, int] = {}
-    while heap and len(picks) < n:
+    per_cluster: dict[int, int] = {}
+    deferred: list[tuple[float, int]] = []
+    round_idx = 0
+    while (heap or deferred) and len(picks) < n:
+        if not heap:  # every pose group had its turn: next round
+            heap, deferred, round_idx = deferred, [], round_idx + 1
+            heapq.heapify(heap)
         neg_score, flat_idx = heapq.heappop(heap)
         adjusted = _diminished(float(all_scores[flat_idx]), per_keypoint.get(int(keypoint_of[flat_idx]), 0))
         if adjusted < -neg_score - 1e-12:  # its keypoint was picked since: queue it again, lower
             heapq.heappush(heap, (-adjusted, flat_idx))
+            continue
+        if cluster_of is not None and per_cluster.get(int(cluster_of[flat_idx]), 0) > round_idx:
+            deferred.append((neg_score, flat_idx))  # its pose group had its pick this round
             continue
         video_i, frame_idx = (int(x) for x in candidates[flat_idx])
         s = scores[video_i]
@@ -297,7 +321,36 @@ def pick_frames(
         )
         taken.setdefault(s.video, []).append(frame_idx)
         per_keypoint[k] = per_keypoint.get(k, 0) + 1
+        if cluster_of is not None:
+            per_cluster[int(cluster_of[flat_idx])] = per_cluster.get(int(cluster_of[flat_idx]), 0) + 1
     return picks
+
+
+POSE_FIT_FRAMES = 5000
+"""k-means of the poses is fitted on at most this many frames (then every frame gets its nearest centre)."""
+
+
+def _pose_clusters(scores: Sequence[FrameScores], n_clusters: int) -> np.ndarray | None:
+    """Per frame of all videos (in order), its pose group: k-means of the pose shape (position removed).
+
+    None when a video's poses are unknown.
+    """
+    if any(s.pose_xy is None for s in scores):
+        return None
+    poses = np.concatenate([np.asarray(s.pose_xy, dtype=np.float64) for s in scores])  # [N, K, 2]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shape = poses - np.nanmean(poses, axis=1, keepdims=True)  # the pose, wherever the animal is
+        flat = shape.reshape(len(shape), -1)
+        column_mean = np.nanmean(flat, axis=0)
+    flat = np.where(np.isfinite(flat), flat, np.nan_to_num(column_mean)[None])
+    n_clusters = max(1, min(int(n_clusters), len(flat)))
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(0)
+    sample = flat[rng.choice(len(flat), POSE_FIT_FRAMES, replace=False)] if len(flat) > POSE_FIT_FRAMES else flat
+    kmeans = KMeans(n_clusters=min(n_clusters, len(np.unique(sample, axis=0))), n_init=1, random_state=0).fit(sample)
+    return np.asarray(kmeans.predict(flat))
 
 
 def _diminished(score: float, n_picked: int) -> float:

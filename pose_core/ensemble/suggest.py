@@ -9,7 +9,7 @@ Label pane does) and listed with its reason in ``labeled-data/suggested_frames.c
 Scores come from saved predictions (``<run>/video_preds/<stem>.csv``); a video a run has not
 predicted yet is predicted first (with progress). With 2+ runs, the Ensemble Kalman Smoother's
 posterior variance is read from ``<stem>_eks.csv`` in the ensemble folder, or computed and saved
-there. Frames already labelled or queued (and their neighbours) are never suggested.
+there (every video without an up-to-date file in one eks call). Frames already labelled or queued (and their neighbours) are never suggested.
 """
 
 from __future__ import annotations
@@ -99,23 +99,36 @@ def predict_missing(members: Sequence[MemberRun], videos: Sequence[Path], events
                 )
 
 
-def _posterior_var(
-    members: Sequence[MemberRun], video: Path, preds: np.ndarray, smooth_param: float | None
-) -> np.ndarray:
-    """``[T, K, 2]`` EKS posterior variance: from the ensemble folder's ``<stem>_eks.csv`` or computed (and saved)."""
+def _posterior_vars(
+    members: Sequence[MemberRun], preds: dict[Path, np.ndarray], smooth_param: float | None
+) -> dict[Path, np.ndarray]:
+    """Per video, the ``[T, K, 2]`` EKS posterior variance: from the ensemble folder's ``<stem>_eks.csv`` or computed.
+
+    The videos without an up-to-date ``<stem>_eks.csv`` are smoothed together (one eks call, see
+    :func:`~pose_core.ensemble.smoothing.smooth_videos`) and their CSVs saved.
+    """
     from pose_core.ensemble.predict import default_output_dir, ensemble_outputs, write_ensemble_file
-    from pose_core.ensemble.smoothing import smooth, write_eks_csv
+    from pose_core.ensemble.smoothing import smooth_videos, write_eks_csv
 
     output_dir = default_output_dir(members)
-    eks_csv = ensemble_outputs(output_dir, video)[0]
-    if eks_csv.is_file() and eks_csv.stat().st_mtime >= max(m.predictions_csv(video).stat().st_mtime for m in members):
-        table = read_eks_table(eks_csv)
-        if table.shape[:2] == preds.shape[1:3]:
-            return table[..., 7:9]
-    smoothed = smooth(preds, members[0].mirrored_column_matches, smooth_param)
-    write_ensemble_file(output_dir, members)
-    write_eks_csv(eks_csv, members[0].keypoint_names, smoothed)
-    return smoothed.posterior_var_px2
+    out: dict[Path, np.ndarray] = {}
+    stale: list[Path] = []
+    for video, video_preds in preds.items():
+        eks_csv = ensemble_outputs(output_dir, video)[0]
+        newest = max(m.predictions_csv(video).stat().st_mtime for m in members)
+        if eks_csv.is_file() and eks_csv.stat().st_mtime >= newest:
+            table = read_eks_table(eks_csv)
+            if table.shape[:2] == video_preds.shape[1:3]:
+                out[video] = table[..., 7:9]
+                continue
+        stale.append(video)
+    if stale:
+        smoothed = smooth_videos([preds[v] for v in stale], members[0].mirrored_column_matches, smooth_param)
+        write_ensemble_file(output_dir, members)
+        for video, result in zip(stale, smoothed, strict=True):
+            write_eks_csv(ensemble_outputs(output_dir, video)[0], members[0].keypoint_names, result)
+            out[video] = result.posterior_var_px2
+    return out
 
 
 def read_eks_table(path: Path) -> np.ndarray:
@@ -164,15 +177,22 @@ def signals_for_video(
     eks: bool,
     smooth_param: float | None,
     timings: SuggestTimings,
+    preds: np.ndarray | None = None,
+    posterior_var_px2: np.ndarray | None = None,
 ) -> VideoSignals:
-    """Reads the members' predictions of one video and computes its ranking signals."""
-    start = time.perf_counter()
-    preds = load_member_predictions(members, video, n_frames)
-    timings.read_s += time.perf_counter() - start
-    posterior = None
-    if eks and len(members) > 1:
+    """Reads the members' predictions of one video (unless given) and computes its ranking signals.
+
+    ``posterior_var_px2`` is the video's EKS posterior variance when already known; else, with
+    ``eks`` and 2+ runs, it is read or computed here.
+    """
+    if preds is None:
         start = time.perf_counter()
-        posterior = _posterior_var(members, video, preds, smooth_param)
+        preds = load_member_predictions(members, video, n_frames)
+        timings.read_s += time.perf_counter() - start
+    posterior = posterior_var_px2
+    if posterior is None and eks and len(members) > 1:
+        start = time.perf_counter()
+        posterior = _posterior_vars(members, {video: preds}, smooth_param)[video]
         timings.eks_s += time.perf_counter() - start
     start = time.perf_counter()
     mean_xy = np.nanmean(preds[..., :2], axis=0)
@@ -236,6 +256,16 @@ def suggest(
     from pose_core.video.reader import probe_video
 
     timings = timings if timings is not None else SuggestTimings()
+    preds: dict[Path, np.ndarray] = {}
+    posteriors: dict[Path, np.ndarray] = {}
+    if eks and len(members) > 1:  # all videos' predictions first: eks smooths them in one call
+        for video in videos:
+            start = time.perf_counter()
+            preds[video] = load_member_predictions(members, video, probe_video(video).n_frames)
+            timings.read_s += time.perf_counter() - start
+        start = time.perf_counter()
+        posteriors = _posterior_vars(members, preds, smooth_param)
+        timings.eks_s += time.perf_counter() - start
     all_signals = []
     n_steps = len(videos) + 1
     for i, video in enumerate(videos):
@@ -247,7 +277,14 @@ def suggest(
         start = time.perf_counter()
         all_signals.append(
             signals_for_video(
-                members, video, probe_video(video).n_frames, eks=eks, smooth_param=smooth_param, timings=timings
+                members,
+                video,
+                probe_video(video).n_frames,
+                eks=eks,
+                smooth_param=smooth_param,
+                timings=timings,
+                preds=preds.get(video),
+                posterior_var_px2=posteriors.get(video),
             )
         )
         timings.per_video.append(time.perf_counter() - start)
@@ -260,6 +297,7 @@ def suggest(
         picks = pick_frames(
             scores, n, labeled, min_gap_frames=min_gap_frames, n_members={Path(v): len(members) for v in videos},
             keypoint_names=members[0].keypoint_names, read_frame=read_frame,  # type: ignore[arg-type]
+            pose_clusters=n,
         )  # fmt: skip
     finally:
         for reader in readers.values():

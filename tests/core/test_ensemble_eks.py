@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pose_core.ensemble.smoothing import EKS_COORDS, ensemble_stats, smooth, write_eks_csv
+from pose_core.ensemble.smoothing import (
+    EKS_COORDS,
+    ensemble_stats,
+    smooth,
+    smooth_videos,
+    write_eks_csv,
+    write_variance_csv,
+)
 from pose_core.io.predictions import read_predictions_csv
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -64,6 +71,44 @@ def test_eks_csv_reads_back_as_predictions_with_extra_columns(tmp_path: Path) ->
     np.testing.assert_allclose(table.preds[..., :2], smoothed.preds[..., :2], atol=1e-4)
     header = path.read_text().splitlines()[2].split(",")
     assert header[1:10] == list(EKS_COORDS)
+
+
+def test_videos_smoothed_in_one_call_match_smoothing_them_one_by_one() -> None:
+    a, truth_a = _members(300, seed=0)
+    b, truth_b = _members(200, seed=1)
+    b[..., 0] += 40.0  # the animal is elsewhere when the next video starts
+    truth_b = truth_b + np.array([40.0, 0.0])
+    one_by_one = [smooth(a, None, smooth_param=1.0), smooth(b, None, smooth_param=1.0)]
+    together = smooth_videos([a, b], None, smooth_param=1.0)
+    for alone, joined in zip(one_by_one, together, strict=True):
+        assert joined.preds.shape == alone.preds.shape
+        assert np.abs(joined.preds[..., :2] - alone.preds[..., :2]).max() < 0.5  # the next video does not pull
+        np.testing.assert_allclose(joined.posterior_var_px2, alone.posterior_var_px2, rtol=0.1)
+        np.testing.assert_allclose(joined.ens_median, alone.ens_median, atol=1e-4)
+    # a fitted parameter: eks fits it once, on the longest video, and the tracks stay as good
+    fitted = smooth_videos([b, a], None)
+    assert fitted[0].smooth_params == pytest.approx(smooth(a, None).smooth_params, rel=1e-3)
+    for result, alone, truth in zip(fitted, [smooth(b, None), smooth(a, None)], [truth_b, truth_a], strict=True):
+        err = np.median(np.linalg.norm(result.preds[..., :2] - truth, axis=-1))
+        assert err < 1.1 * np.median(np.linalg.norm(alone.preds[..., :2] - truth, axis=-1))
+
+
+def test_videos_smoothed_together_need_the_same_runs_and_keypoints() -> None:
+    from pose_core.errors import DataError
+
+    a, _ = _members(50)
+    with pytest.raises(DataError, match="same runs and keypoints"):
+        smooth_videos([a, a[:2]], None, smooth_param=1.0)
+
+
+def test_csv_cells_of_missing_values_are_empty(tmp_path: Path) -> None:
+    variance = np.arange(24, dtype=float).reshape(3, 4, 2) / 3
+    variance[1, 2, 0] = np.nan
+    path = tmp_path / "v_ens_var.csv"
+    write_variance_csv(path, ["a", "b", "c", "d"], variance)
+    rows = path.read_text().splitlines()
+    assert rows[2].startswith("coords,x_var,y_var") and len(rows) == 6
+    assert rows[4].split(",")[5:8] == ["", "4.33333", "4.66667"] and rows[3].startswith("0,0.00000,0.33333,")
 
 
 def test_smoothing_does_not_import_eks_into_the_gui_or_trainer() -> None:
@@ -129,3 +174,38 @@ def test_pose_predict_eks_writes_members_mean_variance_and_smoothed_csvs(
     before = member_csv.stat().st_mtime_ns
     assert predict_main([*map(str, runs), str(video), "--eks"]) == 0  # members' predictions are reused
     assert member_csv.stat().st_mtime_ns == before
+
+
+def test_suggest_smooths_all_videos_in_one_eks_call_and_reuses_the_saved_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pose_core.ensemble import smoothing
+    from pose_core.ensemble.members import MemberRun
+    from pose_core.ensemble.predict import default_output_dir
+    from pose_core.ensemble.suggest import SuggestTimings, suggest
+    from pose_core.io.predictions import write_predictions_csv
+    from tests.core.conftest import make_index_video
+
+    names = [f"part{i}" for i in range(8)]
+    members = [MemberRun(tmp_path / "runs" / f"m{m}", names, [[0, 1, 2, 3], [4, 5, 6, 7]]) for m in range(3)]
+    videos = []
+    for v, n_frames in enumerate((60, 40)):
+        video = make_index_video(tmp_path / f"clip{v}.mp4", n_frames)
+        preds, _ = _members(n_frames, seed=v)
+        preds[2, 20, 5, :2] += 25.0  # one member is far off on one frame
+        for m, member in enumerate(members):
+            write_predictions_csv(member.predictions_csv(video), names, preds[m], list(range(n_frames)))
+        videos.append(video)
+    calls = []
+    real = smoothing.smooth_videos
+    monkeypatch.setattr(
+        smoothing, "smooth_videos", lambda videos, *a, **k: calls.append(len(videos)) or real(videos, *a, **k)
+    )
+    picks = suggest(members, videos, 3, {}, check_appearance=False, smooth_param=1.0)
+    assert calls == [2]  # one eks call for both videos
+    assert picks[0].frame_idx == 20 and picks[0].reason.startswith("3 models disagree")
+    for video in videos:
+        assert (default_output_dir(members) / f"{video.stem}_eks.csv").is_file()
+    timings = SuggestTimings()
+    again = suggest(members, videos, 3, {}, check_appearance=False, smooth_param=1.0, timings=timings)
+    assert calls == [2] and [(p.video, p.frame_idx) for p in again] == [(p.video, p.frame_idx) for p in picks]

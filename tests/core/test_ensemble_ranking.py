@@ -109,3 +109,20 @@ def test_posterior_and_pca_signals_give_their_own_reasons() -> None:
     reasons = {p.frame_idx: p.reason for p in picks}
     assert "smoother is unsure by ±11.0 px on tail" in reasons[30]
     assert "unusual pose: nose is 40 px" in reasons[170]
+
+
+def test_pose_groups_spread_the_picks_over_poses_instead_of_one_rare_pose() -> None:
+    preds = _steady_members(n_frames=300)
+    preds[:, 240:, 2, 1] += 30.0  # frames 240-299: a rare pose (tail far from the rest) ...
+    rng = np.random.default_rng(3)
+    preds[:, 240:, 2, :2] += rng.normal(0, 6.0, (3, 60, 2))  # ... on which the models disagree everywhere
+    for frame in (40, 110, 180):
+        preds[1, frame, 2, :2] += 7.0  # the common pose: a few frames the models disagree on
+    scores = score_frames([video_signals(VIDEO, NAMES, preds)])
+    by_score = pick_frames(scores, 4, min_gap_frames=5, keypoint_names=NAMES)
+    assert all(p.frame_idx >= 240 for p in by_score)  # all four: variants of the rare pose
+    by_pose = pick_frames(scores, 4, min_gap_frames=5, keypoint_names=NAMES, pose_clusters=4)
+    frames = [p.frame_idx for p in by_pose]
+    assert sum(f >= 240 for f in frames) in (1, 2) and len(frames) == 4
+    assert {40, 110, 180} & set(frames)  # the common pose's unsure frames get their turn
+    assert by_pose[0].frame_idx == by_score[0].frame_idx  # the most unsure frame still comes first
