@@ -263,6 +263,10 @@ def suggest(
             start = time.perf_counter()
             preds[video] = load_member_predictions(members, video, probe_video(video).n_frames)
             timings.read_s += time.perf_counter() - start
+        if should_stop is not None and should_stop():
+            raise SuggestCancelled("Suggesting frames was stopped; nothing was queued.")
+        if progress is not None:
+            progress(0, len(videos) + 1, f"Smoothing {len(videos)} video(s) with the Ensemble Kalman Smoother")
         start = time.perf_counter()
         posteriors = _posterior_vars(members, preds, smooth_param)
         timings.eks_s += time.perf_counter() - start
