@@ -190,3 +190,23 @@ def test_read_only_project_opens_read_only_and_says_why(qtbot: QtBot, example_pr
         widget.shutdown()
     finally:
         example_project.chmod(0o755)
+
+
+def test_a_run_that_has_just_started_training_gives_no_suggestions_and_no_error(
+    qtbot: QtBot, pane: LabelPane, example_project: Path
+) -> None:
+    messages: list[str] = []
+    pane.state.message_posted.connect(lambda text, _timeout: messages.append(text))
+    path = _new_frame(pane, example_project)  # no labels: suggestions would be asked for
+    qtbot.waitUntil(lambda: pane.current_path == path, timeout=5000)
+    run_dir = example_project / "outputs" / "2026-12-03" / "10-00-00"
+    pane.state.set_run_dir(run_dir)  # the Training pane selects a new run before pose-train makes its folder
+    qtbot.waitUntil(lambda: not pane.suggestions.is_busy(), timeout=30000)
+    run_dir.mkdir(parents=True)  # then the folder and config come; the first checkpoint only after an epoch
+    (run_dir / "config.yaml").write_text("data: {}\n", encoding="utf-8")
+    pane.state.set_run_dir(None)
+    pane.state.set_run_dir(run_dir)
+    qtbot.waitUntil(lambda: not pane.suggestions.is_busy(), timeout=30000)
+    QApplication.processEvents()
+    assert pane.suggestions.get(path) is None
+    assert not [m for m in messages if "suggestion" in m.lower()], messages

@@ -422,6 +422,10 @@ class LabelPane(LabelCommandsMixin, QWidget):
         run_dir, session = self.state.run_dir, self.session
         if run_dir is None or session is None or image_path in session.missing:
             return
+        from pose_core.runs.layout import find_best_checkpoint
+
+        if find_best_checkpoint(Path(run_dir)) is None:
+            return  # a run that has just started (no folder or no model yet): nothing to suggest, nothing wrong
         if session.n_labelled(image_path) < len(self._names()):
             self.suggestions.request(Path(run_dir), image_path, session.image_file(image_path), self._names())
 
