@@ -59,6 +59,7 @@ from pose_gui.views.training_parts import (
     HistoryTab,
     fill_history_tree,
     read_log_tail,
+    update_live_run_item,
 )
 from pose_gui.views.training_progress import TrainingProgressRow, phase_text
 from pose_gui.views.training_resume import ResumeControls
@@ -423,6 +424,8 @@ class TrainingMonitorPane(QWidget):
         job = self.session.job
         if job is not None and self._shown_run == job.run_dir:
             self.plots.redraw()
+        if job is not None and self.session.history is not None:
+            update_live_run_item(self.history_tree, job.run_dir, self.session.history)
         skipped = job.n_skipped_lines if job is not None else 0
         if skipped:
             self.status_label.setText(f"{skipped} garbled line(s) in events.jsonl skipped")

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from pose_core.runs.layout import RunLayout
-from pose_gui.models.loss_history import RunRow, format_duration
+from pose_gui.models.loss_history import LossHistory, RunRow, format_duration
 from pose_gui.models.runs import RunGroup, group_runs, group_status, mean_of, min_of, parent_text, parents_text
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
 
@@ -253,6 +253,30 @@ def tree_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
         items.append(top)
         items.extend(child for j in range(top.childCount()) if (child := top.child(j)) is not None)
     return items
+
+
+def update_live_run_item(tree: QTreeWidget, run_dir: Path, history: LossHistory) -> None:
+    """Bring the followed run's row up to date while it trains (duration, epochs, best losses).
+
+    The rows are read from the run folders when the history is refreshed; between refreshes the
+    running run's row follows its live events instead of showing the values of its first second.
+    """
+    target = str(run_dir)
+    items = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    items += [top.child(j) for top in items if top is not None for j in range(top.childCount())]
+    item = next((it for it in items if it is not None and it.data(0, RUN_PATH_ROLE) == target), None)
+    if item is None:
+        return
+    epochs = history.epochs_completed
+    values = {
+        3: format_duration(history.running_duration_s),
+        4: str(epochs) if epochs else "—",
+        5: _fmt(history.best("train_supervised_loss")),
+        6: _fmt(history.best("val_supervised_loss")),
+    }
+    for column, text in values.items():
+        if item.text(column) != text:
+            item.setText(column, text)
 
 
 def _fmt(value: float | None, spec: str = ".4g") -> str:

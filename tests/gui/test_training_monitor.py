@@ -194,6 +194,37 @@ def test_garbled_event_lines_are_skipped_and_curves_still_move(qtbot: QtBot, pan
     assert (pane.session.job.run_dir / "train.log").is_file()
 
 
+def test_the_running_runs_history_row_follows_its_epochs_and_losses(qtbot: QtBot, pane: TrainingMonitorPane) -> None:
+    code = (
+        "import json, time\nRUN_DIR.mkdir(parents=True)\n"
+        "f = (RUN_DIR / 'events.jsonl').open('a')\n"
+        "def emit(**d):\n    f.write(json.dumps({'time': time.time(), **d}) + '\\n'); f.flush(); time.sleep(0.3)\n"
+        "emit(event='started', pid=0, max_epochs=3, start_epoch=0, steps_per_epoch=1)\n"
+        "for e in range(2):\n"
+        "    emit(event='progress', epoch=e, step=1, steps_per_epoch=1, global_step=e + 1,"
+        " metrics={'train_supervised_loss': 4.0 / (e + 1)})\n"
+        "    emit(event='epoch_end', epoch=e,"
+        " metrics={'train_supervised_loss': 3.0 / (e + 1), 'val_supervised_loss': 2.0 / (e + 1)})\n"
+        "deadline = time.time() + 20\n"
+        "while not (RUN_DIR / 'go').exists() and time.time() < deadline:\n    time.sleep(0.05)\n"
+        "emit(event='finished', epoch=1, global_step=2)\n"
+    )
+    pane.session.command_factory = fake_child(code)
+    qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.session.job is not None and pane.session.job.run_dir.is_dir(), timeout=20_000)
+    assert pane.session.job is not None
+    run_dir = pane.session.job.run_dir
+
+    def running_row() -> list[str]:
+        item = next((it for it in tree_items(pane.history_tree) if it.text(0).endswith(run_dir.name)), None)
+        return [item.text(c) for c in range(7)] if item is not None else []
+
+    qtbot.waitUntil(lambda: running_row()[4:7] == ["2", "1.5", "1"], timeout=20_000)  # epochs, train, val loss
+    assert running_row()[1] == "running" and pane.session.is_busy()
+    (run_dir / "go").touch()
+    assert wait_ended(qtbot, pane) == "finished"
+
+
 def test_a_killed_run_shows_where_it_ended_not_an_eta(
     qtbot: QtBot, pane: TrainingMonitorPane, dialog_log: DialogLog
 ) -> None:
