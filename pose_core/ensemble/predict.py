@@ -30,7 +30,7 @@ from pose_core.ensemble.smoothing import (
     MEAN_SUFFIX,
     VAR_SUFFIX,
     ensemble_stats,
-    smooth,
+    smooth_videos,
     write_eks_csv,
     write_variance_csv,
 )
@@ -76,7 +76,11 @@ def default_output_dir(members: Sequence[MemberRun]) -> Path:
 
 @dataclass
 class EnsembleVideoResult:
-    """What the ensemble step wrote for one video, with its timings."""
+    """What the ensemble step wrote for one video.
+
+    Attributes:
+        eks_s: Seconds of the eks call that smoothed this video (with the others of the same call).
+    """
 
     video: Path
     eks_csv: Path
@@ -96,26 +100,37 @@ def ensemble_outputs(output_dir: Path, video: Path) -> tuple[Path, Path, Path]:
     )
 
 
-def smooth_video(
-    members: Sequence[MemberRun], video: Path, n_frames: int, output_dir: Path, smooth_param: float | None = None
-) -> EnsembleVideoResult:
-    """Reads the members' saved predictions of ``video`` and writes the mean, variance and EKS CSVs.
+def smooth_videos_to_csv(
+    members: Sequence[MemberRun],
+    videos: Sequence[Path],
+    n_frames: Sequence[int],
+    output_dir: Path,
+    smooth_param: float | None = None,
+) -> list[EnsembleVideoResult]:
+    """Reads the members' saved predictions of ``videos`` and writes each video's mean, variance and EKS CSVs.
 
-    The three files are written only once everything is computed (each atomically).
+    The videos are smoothed in one eks call (:func:`~pose_core.ensemble.smoothing.smooth_videos`: eks
+    compiles and fits its smoothing parameter once, not once per video). The files are written only
+    once everything is computed (each atomically).
     """
     from pose_core.io.predictions import write_predictions_csv
 
-    member_preds = load_member_predictions(members, video, n_frames)
-    names = members[0].keypoint_names
-    stats = ensemble_stats(member_preds)
+    member_preds = [
+        load_member_predictions(members, video, count) for video, count in zip(videos, n_frames, strict=True)
+    ]
     start_s = time.perf_counter()
-    smoothed = smooth(member_preds, members[0].mirrored_column_matches, smooth_param)
+    smoothed = smooth_videos(member_preds, members[0].mirrored_column_matches, smooth_param)
     eks_s = time.perf_counter() - start_s
-    eks_csv, mean_csv, var_csv = ensemble_outputs(output_dir, video)
-    write_predictions_csv(mean_csv, names, stats.mean, list(range(n_frames)), scorer="posedesk_ensemble")
-    write_variance_csv(var_csv, names, stats.variance_px2)
-    write_eks_csv(eks_csv, names, smoothed)
-    return EnsembleVideoResult(Path(video), eks_csv, mean_csv, var_csv, n_frames, eks_s)
+    names = members[0].keypoint_names
+    results = []
+    for video, count, preds, video_smoothed in zip(videos, n_frames, member_preds, smoothed, strict=True):
+        stats = ensemble_stats(preds)
+        eks_csv, mean_csv, var_csv = ensemble_outputs(output_dir, video)
+        write_predictions_csv(mean_csv, names, stats.mean, list(range(count)), scorer="posedesk_ensemble")
+        write_variance_csv(var_csv, names, stats.variance_px2)
+        write_eks_csv(eks_csv, names, video_smoothed)
+        results.append(EnsembleVideoResult(Path(video), eks_csv, mean_csv, var_csv, count, eks_s))
+    return results
 
 
 def write_ensemble_file(output_dir: Path, members: Sequence[MemberRun]) -> Path:
@@ -173,10 +188,14 @@ def run_ensemble_predict(args: argparse.Namespace) -> int:
         if status != 0:
             return status
     write_ensemble_file(output_dir, members)
-    for i, (video, count) in enumerate(zip(videos, n_frames, strict=True)):
-        _emit_phase(args.events, f"Smoothing {video.name} with the Ensemble Kalman Smoother", i, len(videos))
-        result = smooth_video(members, video, count, output_dir, args.eks_smooth_param)
-        print(f"{video.name}: ensemble of {len(members)}, EKS in {result.eks_s:.1f} s -> {result.eks_csv}", flush=True)
+    names = ", ".join(video.name for video in videos)
+    _emit_phase(args.events, f"Smoothing {names} with the Ensemble Kalman Smoother", 0, len(videos))
+    results = smooth_videos_to_csv(members, videos, n_frames, output_dir, args.eks_smooth_param)
+    for result in results:  # eks smoothed every video in one call: eks_s is that call's time
+        print(
+            f"{result.video.name}: ensemble of {len(members)}, EKS in {result.eks_s:.1f} s -> {result.eks_csv}",
+            flush=True,
+        )
     print(f"Ensemble outputs in {output_dir}", flush=True)
     return 0
 
