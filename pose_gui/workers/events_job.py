@@ -1,12 +1,13 @@
 """EventsJob: a ``pose_core`` command in a child process whose progress comes from its ``--events`` file.
 
-Used by the ensemble's "Predict with EKS" (``pose-predict RUN... VIDEO --eks``) and by "Suggest
-frames" (``posedesk suggest-frames ... --events FILE``). The events file lives in a fresh
-temporary folder of the job's own (so no earlier job's events are replayed, and the ``STOP`` file
-the commands poll next to it concerns this job only); it is tailed every 250 ms and each event is
-re-emitted as :attr:`EventsJob.event_received`. Cancel writes ``STOP`` (the command stops after its
-current batch or video, writing nothing half-done) and kills the process tree after a grace period.
-The folder is removed when the job ends.
+Used by Review's "Predict video" (:class:`~pose_gui.workers.predict_job.PredictJob`), the
+ensemble's "Predict with EKS" (``pose-predict RUN... VIDEO --eks``) and "Suggest frames"
+(``posedesk suggest-frames ... --events FILE``). The events file lives in a fresh temporary folder
+of the job's own (so no earlier job's events are replayed, and the ``STOP`` file the commands poll
+next to it concerns this job only; the folder is removed when the job ends), or in a given place
+(then tailed from its size at start). It is tailed every 250 ms and each event is re-emitted as
+:attr:`EventsJob.event_received`. Cancel writes ``STOP`` (the command stops after its current
+batch or video, writing nothing half-done) and kills the process tree after a grace period.
 """
 
 from __future__ import annotations
@@ -40,13 +41,37 @@ class EventsJob(QObject):
     event_received = Signal(object)
     ended = Signal(bool, str)
 
-    def __init__(self, module: str, args: Sequence[str], parent: QObject | None = None) -> None:
-        """Prepare (not start) the job: ``python -m module *args --events <temporary file>``."""
+    def __init__(
+        self,
+        module: str,
+        args: Sequence[str],
+        parent: QObject | None = None,
+        *,
+        events_path: Path | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        """Prepare (not start) the job: ``python -m module *args --events <file>``.
+
+        Args:
+            module: The ``pose_core`` module to run with ``python -m``.
+            args: Its arguments (``--events`` is added).
+            parent: Owner.
+            events_path: Where the command writes its events (a file kept afterwards, tailed from
+                its size at start; ``STOP`` goes beside it); None = a temporary folder of the job's own.
+            command: Another command line (program first) to run instead (tests); it must take
+                ``--events FILE`` with ``events_path``.
+        """
         super().__init__(parent)
-        self._folder = Path(tempfile.mkdtemp(prefix="posedesk-job-"))
-        self.events_path = self._folder / EVENTS_FILENAME
-        command = ["-m", module, *map(str, args), "--events", str(self.events_path)]
-        self._process = ProcessJob(sys.executable, command, parent=self)
+        self._owns_folder = events_path is None
+        self.events_path = (
+            Path(tempfile.mkdtemp(prefix="posedesk-job-")) / EVENTS_FILENAME
+            if events_path is None
+            else Path(events_path)
+        )
+        self._folder = self.events_path.parent
+        if command is None:
+            command = [sys.executable, "-m", module, *map(str, args), "--events", str(self.events_path)]
+        self._process = ProcessJob(command[0], list(command[1:]), parent=self)
         self._process.ended.connect(self._on_process_ended)
         self._process.output_received.connect(self._on_process_output)
         self._tail = EventTail(self.events_path)
@@ -67,6 +92,9 @@ class EventsJob(QObject):
 
     def start(self) -> None:
         """Start the child process (returns at once)."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        (self._folder / STOP_FILENAME).unlink(missing_ok=True)
+        self._tail.offset_bytes = self.events_path.stat().st_size if self.events_path.is_file() else 0
         self._process.start()
         self._timer.start()
 
@@ -89,7 +117,7 @@ class EventsJob(QObject):
         if self.is_running():
             self.cancelled = True
             self._process.shutdown()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._clean_up()
 
     def poll(self) -> None:
         """Read the new events and emit them."""
@@ -113,7 +141,7 @@ class EventsJob(QObject):
         self._timer.stop()
         self._grace_timer.stop()
         self.poll()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._clean_up()
         if exit_code == 0 and how == "normal":
             self.ended.emit(True, "")
         elif self.cancelled:
@@ -121,3 +149,9 @@ class EventsJob(QObject):
         else:
             tail = " ".join(self._process.last_lines(1)).strip()
             self.ended.emit(False, self._error_line or tail or f"the process ended with status {exit_code} ({how})")
+
+    def _clean_up(self) -> None:
+        if self._owns_folder:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        else:
+            (self._folder / STOP_FILENAME).unlink(missing_ok=True)

@@ -1,8 +1,10 @@
 """PredictJob: run ``python -m pose_core.inference.cli RUN_DIR VIDEO`` in a child process, with progress and cancel.
 
-Progress comes from the job's events file (``video_preds/predict_events.jsonl``, tailed every
-250 ms from its size at start, so events of earlier jobs are not replayed). Cancel writes the
-``STOP`` file the CLI polls between batches, and kills the process tree after a grace period.
+The child process, its events file and cancelling are an :class:`~pose_gui.workers.events_job.EventsJob`:
+progress comes from ``video_preds/predict_events.jsonl`` (tailed from its size at start, so events
+of earlier jobs are not replayed); cancel writes the ``STOP`` file the CLI polls between batches,
+and kills the process tree after a grace period. This class turns its events into frames done and
+its end into a message for the user.
 """
 
 from __future__ import annotations
@@ -10,21 +12,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from pose_core.events import EventTail
-from pose_core.runs.layout import STOP_FILENAME, RunLayout
+from pose_core.events import Event
+from pose_core.runs.layout import RunLayout
 from pose_gui.models.predictions import video_predictions_path
-from pose_gui.workers.process_job import ProcessJob
+from pose_gui.workers.events_job import EventsJob
 
-POLL_INTERVAL_MS = 250
-CANCEL_GRACE_MS = 5000
+PREDICT_MODULE = "pose_core.inference.cli"
 
 
 def predict_command(run_dir: Path, video_path: Path, overwrite: bool = True) -> list[str]:
     """The ``pose-predict`` command line (program first) for one video of a run."""
     events = RunLayout(Path(run_dir)).predict_events
-    args = [sys.executable, "-m", "pose_core.inference.cli", str(run_dir), str(video_path), "--events", str(events)]
+    args = [sys.executable, "-m", PREDICT_MODULE, str(run_dir), str(video_path), "--events", str(events)]
     return args + (["--overwrite"] if overwrite else [])
 
 
@@ -68,73 +69,38 @@ class PredictJob(QObject):
         self.output_path = video_predictions_path(self.run_dir, self.video_path)
         command = command if command is not None else predict_command(self.run_dir, self.video_path)
         self.events_path = Path(command[command.index("--events") + 1])
-        self._process = ProcessJob(command[0], command[1:], parent=self)
-        self._process.ended.connect(self._on_process_ended)
-        self._tail = EventTail(self.events_path)
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_INTERVAL_MS)
-        self._timer.timeout.connect(self.poll)
-        self._grace_timer = QTimer(self)
-        self._grace_timer.setSingleShot(True)
-        self._grace_timer.timeout.connect(self._process.kill_tree)
-        self._cancelled = False
-        self._error_line = ""
+        self._job = EventsJob(PREDICT_MODULE, [], parent=self, events_path=self.events_path, command=command)
+        self._job.event_received.connect(self._on_event)
+        self._job.ended.connect(self._on_job_ended)
 
     def start(self) -> None:
         """Start the child process (returns at once)."""
-        self.events_path.parent.mkdir(parents=True, exist_ok=True)
-        (self.events_path.parent / STOP_FILENAME).unlink(missing_ok=True)
-        self._tail.offset_bytes = self.events_path.stat().st_size if self.events_path.is_file() else 0
-        self._process.output_received.connect(self._on_process_output)
-        self._process.start()
-        self._timer.start()
+        self._job.start()
 
     def is_running(self) -> bool:
         """True while the child process runs."""
-        return self._process.is_running()
+        return self._job.is_running()
 
     def cancel(self) -> None:
         """Ask the child to stop after its current batch; kill it if it has not ended after a grace period."""
-        if not self.is_running():
-            return
-        self._cancelled = True
-        (self.events_path.parent / STOP_FILENAME).write_text("stop\n", encoding="utf-8")
-        self._grace_timer.start(CANCEL_GRACE_MS)
+        self._job.cancel()
 
     def shutdown(self) -> None:
         """Kill the child now and wait for it (window closing)."""
-        self._timer.stop()
-        self._grace_timer.stop()
-        if self.is_running():
-            self._process.kill_tree()
-            self._process.process.waitForFinished(5000)
+        self._job.shutdown()
 
-    def poll(self) -> None:
-        """Read new events and report progress."""
-        for event in self._tail.read_new():
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "progress":
             data = event.data
-            if event.kind == "progress":
-                stage = str(data.get("stage", "predict"))
-                done, total = int(data.get("frames_done", 0)), int(data.get("n_frames", 0))
-                fps = float(data.get("frames_per_s") or 0.0)
-                self.progressed.emit(done, total, progress_text(stage, done, total, fps))
-            elif event.kind == "failed":
-                self._error_line = str(data.get("error", ""))
+            stage = str(data.get("stage", "predict"))
+            done, total = int(data.get("frames_done", 0)), int(data.get("n_frames", 0))
+            fps = float(data.get("frames_per_s") or 0.0)
+            self.progressed.emit(done, total, progress_text(stage, done, total, fps))
 
-    def _on_process_output(self, text: str) -> None:
-        for line in text.splitlines():
-            if "error:" in line:
-                self._error_line = line.strip()
-
-    def _on_process_ended(self, exit_code: int, how: str) -> None:
-        self._timer.stop()
-        self._grace_timer.stop()
-        self.poll()
-        (self.events_path.parent / STOP_FILENAME).unlink(missing_ok=True)
-        if exit_code == 0 and how == "normal":
+    def _on_job_ended(self, ok: bool, error: str) -> None:
+        if ok:
             self.ended.emit(True, f"Predicted {self.video_path.name} with run {self.run_dir.name}.", self.output_path)
-        elif self._cancelled:
+        elif self._job.cancelled:
             self.ended.emit(False, f"Prediction of {self.video_path.name} cancelled.", None)
         else:
-            reason = self._error_line or f"the process ended with status {exit_code} ({how})"
-            self.ended.emit(False, f"Prediction of {self.video_path.name} failed: {reason}", None)
+            self.ended.emit(False, f"Prediction of {self.video_path.name} failed: {error}", None)
