@@ -79,6 +79,19 @@ def test_problem_frames_are_sent_with_their_reason(qtbot: QtBot, window: MainWin
     assert "posedesk_queue.json" in {p.name for p in (example_project / "labeled-data").iterdir()}
 
 
+def test_frames_sent_while_the_labels_are_still_opening_are_queued_once_they_are(
+    qtbot: QtBot, window: MainWindow, example_project: Path
+) -> None:
+    window.show_pane("label")
+    pane = window.pane("label")
+    assert isinstance(pane, LabelPane) and pane.session is None  # the labels open in a worker thread
+    assert pane.queue_frames(_video(example_project), [12], "problem frame (review)") is None
+    expected = f"labeled-data/{_video(example_project).stem}/img00000012.png"
+    qtbot.waitUntil(lambda: pane.session is not None and expected in pane.session.queued, timeout=15000)
+    assert pane.session is not None and pane.session.queued[expected] == "problem frame (review)"
+    assert (example_project / expected).is_file()
+
+
 def test_add_frames_uniform_never_takes_a_frame_near_a_queued_one(
     qtbot: QtBot, window: MainWindow, example_project: Path
 ) -> None:

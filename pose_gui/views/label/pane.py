@@ -78,6 +78,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self.actions_by_id: dict[str, QAction] = {}
         self._tasks: list[TaskThread] = []
         self._load_request = 0
+        self._queued_while_opening: list[tuple[Path, list[int] | None, int, str, str]] = []
         self._published_revision = -1
         self._image_failed = False
         self.suggest_dialog: Any = None
@@ -208,6 +209,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
             self.session.project = project  # our own publication, or a reload: the document stays the truth
             return
         self._close_session()
+        self._queued_while_opening.clear()  # frames asked for in the project closed
         if project is None:
             self.notice.setText("Open a project to label its frames.")
             self.notice.show()
@@ -246,6 +248,9 @@ class LabelPane(LabelCommandsMixin, QWidget):
         if first is not None:
             self.show_frame(first)
         self.status.setText(f"{len(paths)} frames · labels file {session.document.path if session.document else '-'}")
+        waiting, self._queued_while_opening = self._queued_while_opening, []
+        for request_args in waiting:  # frames sent here (e.g. from Review) while the labels were opening
+            self._start_queueing(*request_args)
 
     def _refill_frames(self) -> None:
         session = self.session
@@ -447,7 +452,8 @@ class LabelPane(LabelCommandsMixin, QWidget):
             reason: Why they are queued (shown in the frame list), e.g. "problem frame (review)".
 
         Returns:
-            The extraction thread, or None when no project is open.
+            The extraction thread; None when no project is open (one message), or while the labels
+            are still opening (the frames are extracted once they are open).
         """
         return self._start_queueing(Path(video_path), list(frame_indices), 0, "", reason)
 
@@ -524,6 +530,10 @@ class LabelPane(LabelCommandsMixin, QWidget):
         self, video: Path, frames: list[int] | None, n: int, method: str, reason: str
     ) -> TaskThread | None:
         session = self.session
+        if session is None and self.state.project is not None:  # the labels are still opening: queue them after
+            self._queued_while_opening.append((video, frames, n, method, reason))
+            self.status.setText(f"Opening the labels; then {video.name}'s frames are added…")
+            return None
         if session is None:
             self.state.report_error(DataError("No project is open; open a project, then queue frames to label."))
             return None
