@@ -53,6 +53,7 @@ HISTORY_COLUMN_TIPS = {
     "From": "The run whose weights this run started from (Retrain with new labels, training.init_from)",
 }
 RUN_PATH_ROLE = Qt.ItemDataRole.UserRole
+DURATION_S_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's training time in seconds (its Duration column)
 PHASE_TEXT = {
     "starting": "Starting",
     "waiting": "Waiting for the run to start",
@@ -228,6 +229,7 @@ def _run_item(row: RunRow, status: str) -> QTreeWidgetItem:
     ]  # fmt: skip
     item = QTreeWidgetItem(values)
     item.setData(0, RUN_PATH_ROLE, str(row.path))
+    item.setData(3, DURATION_S_ROLE, float(row.duration_s))
     tip = f"{row.path}\nTrained with {RunLayout(row.path).config} (the config as saved when it started)"
     if row.parent is not None:
         tip += f"\nStarted from the weights of {row.parent}"
@@ -259,7 +261,8 @@ def update_live_run_item(tree: QTreeWidget, run_dir: Path, history: LossHistory)
     """Bring the followed run's row up to date while it trains (duration, epochs, best losses).
 
     The rows are read from the run folders when the history is refreshed; between refreshes the
-    running run's row follows its live events instead of showing the values of its first second.
+    running run's row follows its live events instead of showing the values of its first second,
+    and so does the summed duration of its ensemble's row.
     """
     target = str(run_dir)
     items = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
@@ -268,6 +271,13 @@ def update_live_run_item(tree: QTreeWidget, run_dir: Path, history: LossHistory)
     if item is None:
         return
     epochs = history.epochs_completed
+    item.setData(3, DURATION_S_ROLE, history.running_duration_s)
+    group = item.parent()
+    if group is not None:  # an ensemble's row sums its members' times, the running one's included
+        members = [group.child(j) for j in range(group.childCount())]
+        total_s = sum(float(m.data(3, DURATION_S_ROLE) or 0.0) for m in members if m is not None)
+        if group.text(3) != format_duration(total_s):
+            group.setText(3, format_duration(total_s))
     values = {
         3: format_duration(history.running_duration_s),
         4: str(epochs) if epochs else "—",

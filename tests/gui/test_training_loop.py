@@ -163,6 +163,31 @@ def test_train_ensemble_of_3_follows_each_member_and_groups_them(
     assert len(pane.plots.runs) == 3
 
 
+def test_the_ensemble_rows_duration_follows_the_member_training_now(
+    qtbot: QtBot, pane: TrainingMonitorPane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_EPOCHS", "8")  # 4 s a member
+    pane.session.command_factory = argv_child(ENSEMBLE_CHILD)
+    pane.ensemble_spin.setValue(2)
+    qtbot.mouseClick(pane.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Member 2 of 2" in pane.progress_bar.format(), timeout=30_000)
+
+    def seconds(text: str) -> int:
+        minutes, secs = text.split(":")
+        return 60 * int(minutes) + int(secs)
+
+    def durations() -> tuple[int, int, int]:
+        group = pane.history_tree.topLevelItem(0)
+        if group is None or group.childCount() < 2:
+            return (0, 0, 0)
+        return seconds(group.text(3)), seconds(group.child(0).text(3)), seconds(group.child(1).text(3))  # type: ignore[union-attr]
+
+    qtbot.waitUntil(lambda: durations()[2] >= 2, timeout=20_000)  # member 2 has trained a while, not refreshed
+    total_s, first_s, second_s = durations()
+    assert first_s >= 3 and total_s >= first_s + second_s - 1  # the group's row sums both, the live one included
+    assert wait_ended(qtbot, pane) == "finished"
+
+
 def test_stop_ends_the_whole_ensemble_and_no_process_is_left(
     qtbot: QtBot, pane: TrainingMonitorPane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
