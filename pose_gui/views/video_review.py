@@ -512,6 +512,8 @@ class VideoReviewPane(QWidget):
         if problems is not None and scores is not None:
             n_flagged = int(np.count_nonzero(problems.flags))
             self.inspect.set_problem_counts(problems.counts(), n_flagged, scores.pca_error_px is not None)
+        elif problems is None:
+            self.inspect.clear_problem_counts()  # not the counts of the run or video shown before
         self._redraw()
 
     def start_prediction(self) -> None:

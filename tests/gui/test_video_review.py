@@ -213,6 +213,21 @@ def test_next_and_previous_problem(qtbot: QtBot, pane: VideoReviewPane, shared: 
     assert pane.state.frame_idx == LOW_FRAME
 
 
+def test_problem_counts_are_cleared_for_a_run_without_predictions(
+    qtbot: QtBot, pane: VideoReviewPane, example_project_template: Path, tmp_path: Path
+) -> None:
+    setup = build_setup(Path(shutil.copytree(example_project_template, tmp_path / "p", symlinks=True)))
+    open_all(qtbot, pane, setup)
+    qtbot.waitUntil(lambda: "with problems" in pane.inspect.problem_count_label.text(), timeout=TIMEOUT_MS)
+    young = setup.project.root / "outputs" / "2026-01-01" / "12-00-00"  # a run that has not predicted the video
+    young.mkdir()
+    (young / "summary.json").write_text("{}", encoding="utf-8")
+    pane.state.set_run_dir(young)
+    qtbot.waitUntil(lambda: pane.predictions is None and not pane.is_loading(), timeout=TIMEOUT_MS)
+    assert "with problems" not in pane.inspect.problem_count_label.text()  # not the previous run's counts
+    assert pane.inspect.problem_count_label.text() == "No predictions"
+
+
 def test_compare_two_runs(qtbot: QtBot, pane: VideoReviewPane, shared: Setup) -> None:
     other, other_preds = shared.other_run, shared.other_preds
     open_all(qtbot, pane, shared)

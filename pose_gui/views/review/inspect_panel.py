@@ -251,6 +251,10 @@ class InspectPanel(QWidget):
             parts.append(f"<span style='color:rgb({red},{green},{blue})'>■</span> {label} {counts.get(flag, 0)}")
         self.problem_count_label.setText("<br>".join(parts))
 
+    def clear_problem_counts(self) -> None:
+        """No predictions are shown: no counts."""
+        self.problem_count_label.setText("No predictions")
+
     def set_frame_problem(self, text: str) -> None:
         """Show the current frame's problems."""
         self.frame_problem_label.setText(f"This frame: {text}" if text else "")
