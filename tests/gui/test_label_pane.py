@@ -102,6 +102,30 @@ def test_click_places_the_selected_keypoint_then_selects_the_next_and_saves(
     assert item.text(1) == f"2 / {len(pane.session.keypoint_names)}"
 
 
+def test_a_quick_second_click_near_the_first_places_the_next_keypoint(
+    qtbot: QtBot, pane: LabelPane, example_project: Path
+) -> None:
+    # Two clicks within the double-click time and distance: Qt delivers the second as press, release,
+    # *double-click*, release. The second must place the next keypoint, not be lost (it shifted every
+    # later point of the frame onto the wrong keypoint).
+    path = _new_frame(pane, example_project)
+    qtbot.waitUntil(lambda: pane.current_path == path and pane.canvas.image is not None)
+    viewport = pane.canvas.viewport()
+    qtbot.keyClick(pane, Qt.Key.Key_H)  # markers hidden (to see the animal): clicks never hit one
+    assert not pane.canvas.labels_visible
+    _click(qtbot, pane, 40.0, 30.0)
+    p = pane.canvas.view_pos_of(40.5, 30.5)
+    for kind in (QMouseEvent.Type.MouseButtonDblClick, QMouseEvent.Type.MouseButtonRelease):
+        buttons = Qt.MouseButton.LeftButton if kind == QMouseEvent.Type.MouseButtonDblClick else Qt.MouseButton.NoButton
+        event = QMouseEvent(
+            kind, p, viewport.mapToGlobal(p), Qt.MouseButton.LeftButton, buttons, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(viewport, event)
+    assert pane.selected_keypoint == 2
+    points = pane.session.points(path)
+    assert points[1] == pytest.approx([40.5, 30.5], abs=0.6)
+
+
 def test_drag_moves_a_point_as_one_undo_step_and_keys_undo_and_redo(qtbot: QtBot, pane: LabelPane) -> None:
     path = pane.current_path
     assert path is not None

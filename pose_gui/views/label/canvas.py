@@ -277,6 +277,11 @@ class LabelCanvas(QGraphicsView):
             self._pan_last = pos
             self._dragging = False
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        # A second click soon after the first and near it arrives as a double-click instead of a
+        # press: it is a click all the same (placing two nearby keypoints quickly must not lose one).
+        self.mousePressEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
         if self._panning:
