@@ -285,3 +285,18 @@ def test_frames_the_members_spread_on_are_problem_frames_sent_to_labelling(
     assert isinstance(label, LabelPane)
     expected = f"labeled-data/{setup.video.stem}/img{DISAGREE_FRAME:08d}.png"
     qtbot.waitUntil(lambda: label.session is not None and expected in label.session.queued, timeout=TIMEOUT_MS)
+
+
+def test_the_source_bar_of_an_ensemble_with_a_job_running_fits_a_1600_px_screen(qtbot: QtBot) -> None:
+    # It needed 1,605 px: the window grew wider than a 1600 px screen while Predict with EKS ran, and
+    # stayed so, cutting off the right of every pane.
+    from pose_gui.views.review.sources import SourceBar
+
+    bar = SourceBar()
+    qtbot.addWidget(bar)
+    bar.show_ensemble("Ensemble 17-54-46 (3 runs)", "eks", [("eks", "EKS (smoothed)"), ("mean", "Ensemble mean")])
+    bar.set_job_running(True)
+    bar.set_progress(420, 1000, "Member 2/3: predicting 420/1000 frames")
+    bar.show()
+    assert bar.progress.isVisible() and bar.source_combo.isVisible()
+    assert bar.minimumSizeHint().width() <= 1540  # with the pane's and the window's margins, within 1600

@@ -94,15 +94,17 @@ class SourceBar(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_clicked)
         self.progress = QProgressBar()
-        self.progress.setMinimumWidth(340)  # "Predicting 120/994 frames · 85 frames/s · ETA 0:10" fits
+        self.progress.setMinimumWidth(300)  # the full text is its tooltip too
         self.progress.setMaximumWidth(420)
         for combo, n_chars in (
-            (self.video_combo, 18),
-            (self.run_combo, 26),
-            (self.compare_combo, 22),
+            (self.video_combo, 16),
+            (self.run_combo, 20),
+            (self.compare_combo, 16),
             (self.source_combo, 14),
         ):
-            combo.setMinimumContentsLength(n_chars)  # the bar fits 1600 px with an ensemble's controls and a job
+            # the bar fits a 1600 px screen with an ensemble's controls and a job (tests/gui/test_ensemble_review.py);
+            # the run and comparison choosers take the room a wider window has
+            combo.setMinimumContentsLength(n_chars)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.show_ensemble(None, "", [])
         self.set_job_running(False)
@@ -112,8 +114,7 @@ class SourceBar(QWidget):
         widgets += [self.source_label, self.source_combo, self.predict_button, self.eks_button, self.progress]
         widgets += [self.cancel_button, QLabel("Compare with:"), self.compare_combo]
         for widget in widgets:
-            layout.addWidget(widget)
-        layout.addStretch(1)
+            layout.addWidget(widget, 2 if widget is self.run_combo else 1 if widget is self.compare_combo else 0)
         self.folder: Path | None = None
 
     def set_videos(self, videos: list[Path], current: Path | None) -> None:
