@@ -10,8 +10,10 @@ Signals (each per frame and keypoint, from what the runs give; one run is enough
 * ``pca``: the distance to the pose's reprojection on the training labels' PCA (a pose no
   labelled frame looks like), px.
 
-Each signal is turned into a robust z-score over every frame and keypoint of every video (its
-median, and a spread from the MAD and the 90th percentile, at least 1 px), weighted, and a frame's score is its largest weighted z. The
+Each signal is turned into a robust z-score, each keypoint against its own frames of every video
+(its median, and a spread from the MAD and the 90th percentile, at least 1 px), weighted, and a
+frame's score is its largest weighted z: a frame is unsure when a keypoint is less sure there
+than it usually is. The
 signal and keypoint that gave it make the pick's reason ("3 models disagree by 14 px on
 paw_front_left_top"). The pick is greedy by score, never within ``min_gap`` frames of a labelled
 or already picked frame of the same video, never a near-duplicate in appearance of an earlier
@@ -154,6 +156,19 @@ def _robust_scale(values: np.ndarray, floor: float) -> tuple[float, float]:
     return median, max(mad, upper, floor)
 
 
+def _keypoint_scales(values: Sequence[np.ndarray], signal: str) -> tuple[np.ndarray, np.ndarray]:
+    """``[K]`` median and spread of one signal, each keypoint over its own frames of every video.
+
+    Per keypoint, not pooled: a keypoint the models are unsure of on every frame (a thin tail tip)
+    would otherwise win every frame's score, and the frames picked would be those where it is a
+    little less sure than usual, not the frames that are unusual.
+    """
+    joined = np.concatenate(values, axis=0)  # [sum T, K]
+    floor = SCALE_FLOOR.get(signal, DEFAULT_SCALE_FLOOR_PX)
+    pairs = [_robust_scale(joined[:, k], floor) for k in range(joined.shape[1])]
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+
 @dataclass
 class FrameScores:
     """Per-frame scores of one video and what gave them."""
@@ -175,20 +190,14 @@ def score_frames(videos: Sequence[VideoSignals], weights: Mapping[str, float] | 
     """
     weights = dict(SIGNAL_WEIGHTS if weights is None else weights)
     names = [n for n in weights if any(n in v.signals for v in videos)]
-    scales = {
-        n: _robust_scale(
-            np.concatenate([v.signals[n].ravel() for v in videos if n in v.signals]),
-            SCALE_FLOOR.get(n, DEFAULT_SCALE_FLOOR_PX),
-        )
-        for n in names
-    }
+    scales = {n: _keypoint_scales([v.signals[n] for v in videos if n in v.signals], n) for n in names}
     out = []
     for v in videos:
         z = np.full((len(names), v.n_frames, len(v.keypoint_names)), -np.inf)
         for i, n in enumerate(names):
             if n in v.signals:
                 median, scale = scales[n]
-                zi = weights[n] * (v.signals[n] - median) / scale
+                zi = weights[n] * (v.signals[n] - median[None]) / scale[None]
                 z[i] = np.where(np.isfinite(zi), zi, -np.inf)
         flat = z.transpose(1, 0, 2).reshape(v.n_frames, -1)  # [T, S*K]
         best = np.argmax(flat, axis=1)

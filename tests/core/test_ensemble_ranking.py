@@ -126,3 +126,16 @@ def test_pose_groups_spread_the_picks_over_poses_instead_of_one_rare_pose() -> N
     assert sum(f >= 240 for f in frames) in (1, 2) and len(frames) == 4
     assert {40, 110, 180} & set(frames)  # the common pose's unsure frames get their turn
     assert by_pose[0].frame_idx == by_score[0].frame_idx  # the most unsure frame still comes first
+
+
+def test_a_keypoint_unsure_everywhere_does_not_outrank_frames_where_another_is_unusually_unsure() -> None:
+    # The tail: one member 15-25 px off on every frame, smoothly (a thin part never learnt); the
+    # nose: the members agree within ~0.5 px except on frames 75-85, where one is 9 px off. Those
+    # frames are the unusual ones; pooled over keypoints, the tail's worst frame won instead.
+    preds = _steady_members()
+    t = np.arange(preds.shape[1])
+    preds[1, :, 2, 0] += 20.0 + 5.0 * np.sin(t / 20.0)
+    preds[2, 75:86, 0, 1] += 9.0
+    scores = score_frames([video_signals(VIDEO, NAMES, preds)])
+    picks = pick_frames(scores, 1, keypoint_names=NAMES, n_members={VIDEO: 3})
+    assert 75 <= picks[0].frame_idx <= 85 and picks[0].keypoint == "nose"
