@@ -43,6 +43,7 @@ from pose_gui.models.state import AppState
 from pose_gui.models.videos import VideosTableModel
 from pose_gui.style import app_icon, bold_label, keypoint_colors
 from pose_gui.views.thumbnail_grid import MAX_THUMBNAILS, ThumbnailGrid
+from pose_gui.widgets.run_lists import fit_columns_with_elided_names
 from pose_gui.workers.latest import LatestRunner
 from pose_gui.workers.tasks import stop_thread
 from pose_gui.workers.video_probe import VideoProbeWorker
@@ -102,7 +103,7 @@ def _tree(model: QSortFilterProxyModel) -> QTreeView:
     view.setAlternatingRowColors(True)
     view.setUniformRowHeights(True)
     view.setExpandsOnDoubleClick(True)
-    view.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    fit_columns_with_elided_names(view)
     model.modelReset.connect(view.expandAll)
     model.layoutChanged.connect(view.expandAll)
     return view

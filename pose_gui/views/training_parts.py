@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -30,6 +29,7 @@ from pose_core.runs.layout import RunLayout
 from pose_gui.models.loss_history import LossHistory, RunRow, format_duration
 from pose_gui.models.runs import RunGroup, group_runs, group_status, mean_of, min_of, parent_text, parents_text
 from pose_gui.style import ERROR_COLOR, STATUS_COLORS
+from pose_gui.widgets.run_lists import fit_columns_with_elided_names
 
 if TYPE_CHECKING:
     from pose_gui.workers.training import TrainingFailure
@@ -135,7 +135,7 @@ class HistoryTab(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setRootIsDecorated(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        fit_columns_with_elided_names(self.tree)
         self.refresh_button = QPushButton("Refresh")
         hint = QLabel(
             "Select a run to replay its curves; Ctrl-click several runs (or select an ensemble) to overlay them. "

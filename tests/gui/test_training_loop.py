@@ -406,3 +406,33 @@ def test_real_ensemble_of_2_then_retrain_each_member_from_its_own_weights(
     wait_history(qtbot, pane, 6)
     base = first.member_dirs[0].name.removesuffix("-seed0")
     assert top_texts(pane, 8)[0] == f"from ensemble {base}"
+
+
+def test_every_history_column_shows_at_the_default_window_size(qtbot: QtBot, example_project: Path) -> None:
+    # With an ensemble and a retrained run, the run names pushed Test px and From off the right of
+    # both run lists at the window's default size; the names now give way (elided in the middle).
+    from pose_gui.main_window import DEFAULT_SIZE, PANES
+    from pose_gui.views.project_view import ProjectView
+
+    members = write_ensemble(example_project, "09-00-00", [0, 1, 2])
+    write_child(example_project, "12-00-00", members[0])
+    window = MainWindow(AppState(), PANES, remember=False)
+    qtbot.addWidget(window)
+    window.resize(*DEFAULT_SIZE)
+    window.show()
+    try:
+        window.open_project(example_project)
+        qtbot.waitUntil(lambda: window.state.project is not None and not window.is_loading(), timeout=20_000)
+        project = window.pane("project")
+        training = window.pane("training")
+        assert isinstance(project, ProjectView) and isinstance(training, TrainingMonitorPane)
+        qtbot.waitUntil(lambda: len(project.page.runs_model.runs()) == 4 and not project.is_loading(), timeout=20_000)
+        runs_view = project.page.runs_view
+        qtbot.waitUntil(lambda: runs_view.horizontalScrollBar().maximum() == 0, timeout=5_000)
+        window.tabs.setCurrentIndex([window.tabs.tabText(i) for i in range(window.tabs.count())].index("Training"))
+        wait_history(qtbot, training, 5)
+        tree = training.history_tree
+        qtbot.waitUntil(lambda: tree.horizontalScrollBar().maximum() == 0, timeout=5_000)
+        assert tree.header().sectionViewportPosition(8) + tree.header().sectionSize(8) <= tree.viewport().width()
+    finally:
+        window.shutdown()
