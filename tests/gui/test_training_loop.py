@@ -410,7 +410,7 @@ def test_real_ensemble_of_2_then_retrain_each_member_from_its_own_weights(
 
 def test_every_history_column_shows_at_the_default_window_size(qtbot: QtBot, example_project: Path) -> None:
     # With an ensemble and a retrained run, the run names pushed Test px and From off the right of
-    # both run lists at the window's default size; the names now give way (elided in the middle).
+    # both run lists at the window's default size; the names now give way (elided at their start).
     from pose_gui.main_window import DEFAULT_SIZE, PANES
     from pose_gui.views.project_view import ProjectView
 
