@@ -35,6 +35,9 @@ PROBLEM_COLORS = {  # RGBA per flag; drawn in this order, so a jump shows over t
 
 
 UNCERTAINTY_PLOTS = {"spread": "spread (px)", "posterior": "EKS σ (px)"}
+AXIS_TITLE_STYLE = {"font-size": "8pt"}
+"""The plots' axis titles: small enough that a rotated "likelihood" fits the height a plot has when
+five share the trace area (at the default size they overlapped their neighbours')."""
 UNCERTAINTY_TIPS = {
     "spread": "Ensemble spread: how far the members are from their mean (root mean square, px). Black: the "
     "largest over all keypoints. Click a peak, then Label this frame.",
@@ -78,7 +81,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         for row, (name, label) in enumerate((("x", "x (px)"), ("y", "y (px)"), ("likelihood", "likelihood"))):
             plot = self.addPlot(row=row, col=0)
-            plot.setLabel("left", label)
+            plot.setLabel("left", label, **AXIS_TITLE_STYLE)
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.showGrid(x=True, y=True, alpha=0.2)
@@ -90,7 +93,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.plots["likelihood"].setYRange(0, 1.05)
         self.strip = self.addPlot(row=3, col=0)
         self.strip.setLabel("left", "problems")
-        self.strip.setLabel("bottom", "frame")
+        self.strip.setLabel("bottom", "frame", **AXIS_TITLE_STYLE)
         self.strip.hideAxis("left")
         self.strip.setXLink(self.plots["x"])
         self.strip.setMouseEnabled(x=True, y=False)
@@ -116,7 +119,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.uncertainty_plots: dict[str, pg.PlotItem] = {}
         for name, label in UNCERTAINTY_PLOTS.items():
             plot = pg.PlotItem()
-            plot.setLabel("left", label)
+            plot.setLabel("left", label, **AXIS_TITLE_STYLE)
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.showGrid(x=True, y=True, alpha=0.2)
