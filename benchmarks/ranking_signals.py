@@ -26,17 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def _z(values: np.ndarray, signal: str, per_keypoint: bool) -> np.ndarray:
-    from pose_core.ensemble.ranking import DEFAULT_SCALE_FLOOR_PX, SCALE_FLOOR, _robust_scale
+    """Robust z-scores of ``[T, K]`` values: per keypoint as PoseDesk scores now, or pooled as before."""
+    from pose_core.ensemble.ranking import DEFAULT_SCALE_FLOOR_PX, SCALE_FLOOR, _keypoint_scales, _robust_scale
 
-    floor = SCALE_FLOOR.get(signal, DEFAULT_SCALE_FLOOR_PX)
-    if not per_keypoint:
-        median, scale = _robust_scale(values.ravel(), floor)
-        return (values - median) / scale
-    out = np.empty_like(values)
-    for k in range(values.shape[1]):
-        median, scale = _robust_scale(values[:, k], floor)
-        out[:, k] = (values[:, k] - median) / scale
-    return out
+    if per_keypoint:
+        median, scale = _keypoint_scales([values], signal)
+        return (values - median[None]) / scale[None]
+    median_all, scale_all = _robust_scale(values.ravel(), SCALE_FLOOR.get(signal, DEFAULT_SCALE_FLOOR_PX))
+    return (values - median_all) / scale_all
 
 
 def main() -> int:

@@ -13,8 +13,7 @@ Signals (each per frame and keypoint, from what the runs give; one run is enough
 Each signal is turned into a robust z-score, each keypoint against its own frames of every video
 (its median, and a spread from the MAD and the 90th percentile, at least 1 px), weighted, and a
 frame's score is its largest weighted z: a frame is unsure when a keypoint is less sure there
-than it usually is. The
-signal and keypoint that gave it make the pick's reason ("3 models disagree by 14 px on
+than it usually is. The signal and keypoint that gave it make the pick's reason ("3 models disagree by 14 px on
 paw_front_left_top"). The pick is greedy by score, never within ``min_gap`` frames of a labelled
 or already picked frame of the same video, never a near-duplicate in appearance of an earlier
 pick (when thumbnails can be read), and each earlier pick for the same keypoint lowers a frame's

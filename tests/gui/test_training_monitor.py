@@ -63,6 +63,14 @@ def pane(qtbot: QtBot, example_project: Path) -> Iterator[TrainingMonitorPane]:
     widget.shutdown()
 
 
+EMIT_CHILD = (
+    "import json, time\nRUN_DIR.mkdir(parents=True)\n"
+    "f = (RUN_DIR / 'events.jsonl').open('a')\n"
+    "def emit(**d):\n    f.write(json.dumps({'time': time.time(), **d}) + '\\n'); f.flush(); time.sleep(0.3)\n"
+)
+"""The start of a fake child: its run folder, and ``emit(event=..., ...)`` writing one event a 0.3 s."""
+
+
 def fake_child(code: str) -> object:
     """A ``command_factory`` running ``code`` (``RUN_DIR`` is the run directory as a Path)."""
 
@@ -167,10 +175,7 @@ def test_second_train_click_is_refused_and_kill_asks_first(
 
 
 def test_garbled_event_lines_are_skipped_and_curves_still_move(qtbot: QtBot, pane: TrainingMonitorPane) -> None:
-    code = (
-        "import json, time\nRUN_DIR.mkdir(parents=True)\n"
-        "f = (RUN_DIR / 'events.jsonl').open('a')\n"
-        "def emit(**d):\n    f.write(json.dumps({'time': time.time(), **d}) + '\\n'); f.flush(); time.sleep(0.3)\n"
+    code = EMIT_CHILD + (
         "emit(event='started', pid=0, max_epochs=3, start_epoch=0, steps_per_epoch=1)\n"
         "for e in range(3):\n"
         "    emit(event='progress', epoch=e, step=1, steps_per_epoch=1, global_step=e + 1, images_per_s=9.5,"
@@ -195,10 +200,7 @@ def test_garbled_event_lines_are_skipped_and_curves_still_move(qtbot: QtBot, pan
 
 
 def test_the_running_runs_history_row_follows_its_epochs_and_losses(qtbot: QtBot, pane: TrainingMonitorPane) -> None:
-    code = (
-        "import json, time\nRUN_DIR.mkdir(parents=True)\n"
-        "f = (RUN_DIR / 'events.jsonl').open('a')\n"
-        "def emit(**d):\n    f.write(json.dumps({'time': time.time(), **d}) + '\\n'); f.flush(); time.sleep(0.3)\n"
+    code = EMIT_CHILD + (
         "emit(event='started', pid=0, max_epochs=3, start_epoch=0, steps_per_epoch=1)\n"
         "for e in range(2):\n"
         "    emit(event='progress', epoch=e, step=1, steps_per_epoch=1, global_step=e + 1,"

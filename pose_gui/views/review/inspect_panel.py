@@ -69,6 +69,9 @@ def parse_skeleton(text: str, names: Sequence[str]) -> tuple[list[tuple[int, int
     return pairs, bad
 
 
+NO_PREDICTIONS_TEXT = "No predictions"  # the problem counts when no predictions are shown
+
+
 class InspectPanel(QWidget):
     """Inspection controls (see the module docstring).
 
@@ -163,7 +166,7 @@ class InspectPanel(QWidget):
         jump_row.addWidget(QLabel("Jump above"))
         jump_row.addWidget(self.jump_spin)
         layout.addLayout(jump_row)
-        self.problem_count_label = QLabel("No predictions")
+        self.problem_count_label = QLabel(NO_PREDICTIONS_TEXT)
         self.frame_problem_label = QLabel("")
         self.frame_problem_label.setWordWrap(True)
         self.frame_problem_label.setFixedHeight(2 * self.frame_problem_label.fontMetrics().height() + 4)  # no
@@ -253,7 +256,7 @@ class InspectPanel(QWidget):
 
     def clear_problem_counts(self) -> None:
         """No predictions are shown: no counts."""
-        self.problem_count_label.setText("No predictions")
+        self.problem_count_label.setText(NO_PREDICTIONS_TEXT)
 
     def set_frame_problem(self, text: str) -> None:
         """Show the current frame's problems."""

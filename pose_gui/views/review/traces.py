@@ -66,6 +66,17 @@ def problem_strip_rgba(problems: FrameProblems) -> tuple[np.ndarray, int]:
     return rgba, frames_per_column
 
 
+def _trace_plot(plot: pg.PlotItem, label: str) -> pg.PlotItem:
+    """Style one of the stacked traces: its title, peak downsampling, a grid, no frame axis of its own."""
+    plot.setLabel("left", label, **AXIS_TITLE_STYLE)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.hideAxis("bottom")
+    plot.setMouseEnabled(x=True, y=False)
+    return plot
+
+
 class TracePlot(pg.GraphicsLayoutWidget):
     """Stacked x / y / likelihood plots and a problem strip sharing the frame axis.
 
@@ -80,13 +91,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.setBackground("w")
         self.plots: dict[str, pg.PlotItem] = {}
         for row, (name, label) in enumerate((("x", "x (px)"), ("y", "y (px)"), ("likelihood", "likelihood"))):
-            plot = self.addPlot(row=row, col=0)
-            plot.setLabel("left", label, **AXIS_TITLE_STYLE)
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.hideAxis("bottom")
-            plot.setMouseEnabled(x=True, y=False)
+            plot = _trace_plot(self.addPlot(row=row, col=0), label)
             if self.plots:
                 plot.setXLink(self.plots["x"])
             self.plots[name] = plot
@@ -118,13 +123,7 @@ class TracePlot(pg.GraphicsLayoutWidget):
         self.n_frames = 0
         self.uncertainty_plots: dict[str, pg.PlotItem] = {}
         for name, label in UNCERTAINTY_PLOTS.items():
-            plot = pg.PlotItem()
-            plot.setLabel("left", label, **AXIS_TITLE_STYLE)
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.hideAxis("bottom")
-            plot.setMouseEnabled(x=True, y=False)
+            plot = _trace_plot(pg.PlotItem(), label)
             plot.setXLink(self.plots["x"])
             plot.setToolTip(UNCERTAINTY_TIPS[name])
             plot.getAxis("left").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
