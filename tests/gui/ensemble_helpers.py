@@ -10,18 +10,33 @@ the mean and an ``<stem>_eks.csv`` whose posterior variance peaks at that frame 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
 
 from pose_core.io.predictions import write_predictions_csv
 from pose_core.project import Project
+from pose_gui.main_window import MainWindow
 
 DISAGREE_FRAME = 17
 DISAGREE_KEYPOINT = 3
 DISAGREE_PX = 45.0
 ENSEMBLE_ID = "10-00-00"
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> Iterator[MainWindow]:
+    """The main window, shown (nothing remembered), for the ensemble tests; shut down after."""
+    win = MainWindow(remember=False)
+    win.resize(1500, 950)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
 
 
 @dataclass

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,18 +25,9 @@ from tests.gui.ensemble_helpers import (
     EnsembleSetup,
     make_ensemble,
 )
+from tests.gui.ensemble_helpers import window as window  # noqa: F401 - the main window fixture
 
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def window(qtbot: QtBot) -> Iterator[MainWindow]:
-    win = MainWindow(remember=False)
-    win.resize(1500, 950)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 def _review(qtbot: QtBot, window: MainWindow, setup: EnsembleSetup) -> VideoReviewPane:

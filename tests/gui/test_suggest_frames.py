@@ -3,7 +3,6 @@ the picks queued with their reasons (frame list and the line above the canvas), 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,9 @@ from pose_gui.views.label.pane import LabelPane
 from pose_gui.views.label.suggest_dialog import SuggestFramesDialog
 from pose_gui.workers import events_job
 from tests.gui.ensemble_helpers import DISAGREE_FRAME, DISAGREE_KEYPOINT, EnsembleSetup, make_ensemble
+from tests.gui.ensemble_helpers import window as window  # noqa: F401 - the main window fixture
 
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def window(qtbot: QtBot) -> Iterator[MainWindow]:
-    win = MainWindow(remember=False)
-    win.resize(1400, 900)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 def _open_dialog(qtbot: QtBot, window: MainWindow, setup: EnsembleSetup) -> tuple[LabelPane, SuggestFramesDialog]:
