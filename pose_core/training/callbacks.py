@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -156,8 +158,12 @@ class StopFileCallback(pl.Callback):
 
     In a distributed run global rank 0 looks for the file and every process learns its answer at
     the same step, so they all stop together (a process that stopped alone would leave the others
-    waiting for it). SIGTERM is Lightning's own signal handling (``trainer.received_sigterm``),
-    turned from "exit at once with status 0" into the same graceful stop as the file.
+    waiting for it). SIGTERM goes through Lightning's own handler (it logs the signal and passes it
+    on to the processes its launcher started), then is taken from Lightning
+    (``trainer.received_sigterm``) inside the same handler call: Lightning's loops check that flag
+    at several points of a step and would exit with status 0, no checkpoint and a "failed" event
+    when the signal lands between this callback's check and theirs. It becomes the same graceful
+    stop as the file.
 
     When it stops, it saves a checkpoint at that step (every process: saving is collective), so
     the checkpoint records the epoch as unfinished and a resumed run trains the rest of it (the
@@ -183,17 +189,48 @@ class StopFileCallback(pl.Callback):
         self.stop_path = stop_path
         self.stop_requested = False
         self._pending_signal = False
+        self._sigterm_received = False
+        self._sigterm_handler: Any = None
         self.stopped_by: str | None = None
         self.checkpoint: Path | None = None
         self._mid_epoch = False
         self.epochs_completed: int | None = None
 
+    def _take_sigterm_from_lightning(self, trainer: pl.Trainer) -> None:
+        """Wraps the SIGTERM handler Lightning registered so that its flag never stays set."""
+        connector = getattr(trainer, "_signal_connector", None)
+        if connector is None or threading.current_thread() is not threading.main_thread():
+            return
+        lightning_handler = signal.getsignal(signal.SIGTERM)
+        if lightning_handler is self._sigterm_handler:
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if callable(lightning_handler):
+                lightning_handler(signum, frame)
+            connector.received_sigterm = False  # in the same handler call: no loop sees it set
+            self._sigterm_received = True
+
+        self._sigterm_handler = handler
+        signal.signal(signal.SIGTERM, handler)  # Lightning restores the original handler at teardown
+        self._sigterm_received |= bool(connector.received_sigterm)  # arrived before this hook
+        connector.received_sigterm = False
+
+    def on_sanity_check_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Takes SIGTERM from Lightning (its handlers are registered just before this hook)."""
+        self._take_sigterm_from_lightning(trainer)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Takes SIGTERM from Lightning when there was no sanity check."""
+        self._take_sigterm_from_lightning(trainer)
+
     def _sigterm_seen(self, trainer: pl.Trainer) -> bool:
         connector = getattr(trainer, "_signal_connector", None)
-        if connector is None or not connector.received_sigterm:
-            return False
-        connector.received_sigterm = False  # ours to handle: Lightning would exit(0) without a checkpoint
-        return True
+        seen = self._sigterm_received or bool(connector is not None and connector.received_sigterm)
+        if connector is not None:
+            connector.received_sigterm = False  # ours to handle: Lightning would exit(0) without a checkpoint
+        self._sigterm_received = False
+        return seen
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int

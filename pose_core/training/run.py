@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import logging
+import signal
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -428,7 +429,11 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
         _emit_end(writer, "failed", error)
         raise error from exc
     except BaseException as exc:
-        _emit_end(writer, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed", exc)
+        # Lightning's own SIGTERM exit (a SystemExit with status 0) where the stop callback could not take it
+        lightning_sigterm = type(exc).__name__ == "SIGTERMException"
+        _emit_end(writer, "stopped" if isinstance(exc, KeyboardInterrupt) or lightning_sigterm else "failed", exc)
+        if lightning_sigterm:
+            raise SystemExit(128 + signal.SIGTERM) from exc
         raise
     finally:
         if writer is not None:

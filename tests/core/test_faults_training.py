@@ -117,3 +117,43 @@ def test_sigterm_in_epoch_0_saves_it_as_unfinished_and_resume_refuses_another_mo
     assert train_main(_args(project, run_dir, resume, "training.max_epochs=1")) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["epochs_completed"] == 1
+
+
+@pytest.mark.parametrize("taken_from_lightning", [True, False])
+def test_sigterm_right_after_the_stop_check_is_still_a_graceful_stop(
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    taken_from_lightning: bool,
+) -> None:
+    """SIGTERM between the stop callback's check and Lightning's own: Lightning used to exit with status 0."""
+    import threading
+
+    from pose_core.training.callbacks import EventCallback, StopFileCallback
+
+    assert threading.current_thread() is threading.main_thread()  # else SIGTERM would end the test process
+    original = EventCallback.on_train_batch_end
+    sent: list[int] = []
+
+    def progress_then_sigterm(self: EventCallback, trainer: object, *args: object) -> None:
+        original(self, trainer, *args)  # type: ignore[arg-type]
+        if not sent:  # the events come after the stop check: Lightning checks its flag next
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(EventCallback, "on_train_batch_end", progress_then_sigterm)
+    run_dir = tmp_path / "run"
+    if not taken_from_lightning:  # what is left when Lightning sees the signal first: a stop, with status 143
+        monkeypatch.setattr(StopFileCallback, "_take_sigterm_from_lightning", lambda self, trainer: None)
+        with pytest.raises(SystemExit) as exited:
+            train_main(_args(project, run_dir))
+        assert exited.value.code == 143
+        assert read_events(run_dir / "events.jsonl")[-1].kind == "stopped"
+        return
+    assert train_main(_args(project, run_dir)) == 143
+    assert "stopped by SIGTERM; continue with training.resume_from=" in capsys.readouterr().err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["epochs_completed"] == 0
+    assert read_events(run_dir / "events.jsonl")[-1].kind == "stopped"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are given back
