@@ -156,9 +156,14 @@ class ConfigEditorPane(QWidget):
             self.preset_combo.setItemData(
                 self.preset_combo.count() - 1, preset.description, Qt.ItemDataRole.ToolTipRole
             )
+        self.preset_combo.setPlaceholderText("choose a preset")
+        self.preset_combo.setCurrentIndex(-1)
+        self._preset_combo_shows_match = False  # the box shows the matching preset, not the user's choice
+        self.preset_combo.activated.connect(self._on_preset_chosen)
         self.preset_button = QPushButton("Apply preset…")
         self.preset_button.setToolTip("Preview what the chosen preset changes, then apply it (not saved yet)")
         self.preset_button.clicked.connect(self._on_preset_button_clicked)
+        self.preset_combo.currentIndexChanged.connect(self._update_preset_button)
         self.revert_button = QPushButton("Revert")
         self.revert_button.setToolTip("Discard the unsaved edits and show the file as it is on disk")
         self.revert_button.clicked.connect(self._on_revert_clicked)
@@ -625,11 +630,23 @@ class ConfigEditorPane(QWidget):
         self.status.setStyleSheet(style)
         self.save_button.setEnabled(doc.is_dirty and self.is_valid())
         self.revert_button.setEnabled(doc.is_dirty)
-        self.preset_button.setEnabled(doc.syntax_error is None)
         self._show_matching_preset()
+        self._update_preset_button()
+
+    def _update_preset_button(self) -> None:
+        doc = self.document
+        chosen = self.preset_combo.currentIndex() >= 0
+        self.preset_button.setEnabled(doc is not None and doc.syntax_error is None and chosen)
+
+    def _on_preset_chosen(self, _index: int) -> None:
+        self._preset_combo_shows_match = False  # the user's pick stays while they edit
 
     def _show_matching_preset(self) -> None:
-        """Say which preset (if any) the edited config matches, and select it in the preset box."""
+        """Say which preset (if any) the edited config matches, and show it in the preset box.
+
+        When none matches, the box shows "choose a preset" instead of the preset it showed as a
+        match before; a preset the user picked stays picked.
+        """
         from pose_core.config.presets import PRESETS
 
         doc = self.document
@@ -640,6 +657,10 @@ class ConfigEditorPane(QWidget):
         self.preset_match.setText(f"(config matches {matching[0]})" if matching else "(no preset matches)")
         if matching:
             self.preset_combo.setCurrentText(matching[0])
+            self._preset_combo_shows_match = True
+        elif self._preset_combo_shows_match:
+            self.preset_combo.setCurrentIndex(-1)
+            self._preset_combo_shows_match = False
 
     def _on_problems_item_clicked(self, item: QListWidgetItem) -> None:
         if item.data(Qt.ItemDataRole.UserRole) is None:

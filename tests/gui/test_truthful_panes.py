@@ -518,4 +518,18 @@ def test_10_the_preset_box_says_which_preset_the_config_matches(
     pane.yaml_edit.setPlainText(doc.text_for(apply_preset(doc.data, preset)))
     qtbot.waitUntil(lambda: pane.preset_match.text() == f"(config matches {preset.name})", timeout=TIMEOUT_MS)
     assert pane.preset_combo.currentText() == preset.name
+
+    # an edit that leaves the preset: the box no longer shows it, and there is nothing to apply yet
+    _type_into(qtbot, pane.field_editor("training.max_epochs").spin, "997")  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: pane.preset_match.text() == "(no preset matches)", timeout=TIMEOUT_MS)
+    assert pane.preset_combo.currentIndex() == -1 and pane.preset_combo.currentText() == ""
+    assert not pane.preset_button.isEnabled()
+
+    # a preset the user picks stays picked while they edit, ready to apply
+    pane.preset_combo.setFocus()
+    qtbot.keyClick(pane.preset_combo, Qt.Key.Key_Down)
+    assert pane.preset_combo.currentText() == PRESETS[0].name and pane.preset_button.isEnabled()
+    _type_into(qtbot, pane.field_editor("training.max_epochs").spin, "998")  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: not pane.is_checking(), timeout=TIMEOUT_MS)
+    assert pane.preset_combo.currentText() == PRESETS[0].name and pane.preset_button.isEnabled()
     qtbot.waitUntil(lambda: not pane.is_checking(), timeout=TIMEOUT_MS)
