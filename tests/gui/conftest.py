@@ -53,10 +53,10 @@ class DialogLog:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def collect_garbage_in_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+def collect_garbage_in_the_gui_thread(qapp: QApplication) -> Iterator[MainThreadCollector]:
     """As the app does (pose_gui.app.create_application): no garbage collection in worker threads."""
     collector = MainThreadCollector(qapp)
-    yield
+    yield collector
     collector.stop()
 
 
