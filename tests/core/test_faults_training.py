@@ -86,6 +86,7 @@ def test_a_run_folder_in_use_is_refused_at_once(
     assert sorted(p.name for p in run_dir.iterdir()) == [".posedesk-train.lock"]
 
 
+@pytest.mark.slow  # a second process; the in-process test below covers the same stop and its resume
 def test_sigterm_in_epoch_0_saves_it_as_unfinished_and_resume_refuses_another_model(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -127,8 +128,14 @@ def test_sigterm_right_after_the_stop_check_is_still_a_graceful_stop(
     capsys: pytest.CaptureFixture[str],
     taken_from_lightning: bool,
 ) -> None:
-    """SIGTERM between the stop callback's check and Lightning's own: Lightning used to exit with status 0."""
+    """SIGTERM between the stop callback's check and Lightning's own: Lightning used to exit with status 0.
+
+    Then a resume with another model is refused without touching the run, and the same model
+    trains the rest of the stopped epoch.
+    """
     import threading
+
+    import torch
 
     from pose_core.training.callbacks import EventCallback, StopFileCallback
 
@@ -157,3 +164,16 @@ def test_sigterm_right_after_the_stop_check_is_still_a_graceful_stop(
     assert summary["status"] == "stopped" and summary["epochs_completed"] == 0
     assert read_events(run_dir / "events.jsonl")[-1].kind == "stopped"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are given back
+    last = Path(summary["last_checkpoint"])
+    assert last.name == "last.ckpt" and torch.load(last, weights_only=False)["epoch"] == 0
+    assert not (run_dir / "STOP").exists()
+
+    monkeypatch.setattr(EventCallback, "on_train_batch_end", original)
+    before = (run_dir / "events.jsonl").read_bytes()
+    resume = f"training.resume_from={run_dir}"
+    assert train_main(_args(project, run_dir, resume, "model.backbone=resnet34")) == 2
+    assert "model.backbone: checkpoint resnet18, config resnet34" in capsys.readouterr().err
+    assert (run_dir / "events.jsonl").read_bytes() == before  # the run was not touched
+    assert train_main(_args(project, run_dir, resume, "training.max_epochs=1")) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs_completed"] == 1
