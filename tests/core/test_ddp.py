@@ -1,13 +1,15 @@
 """Distributed training (Lightning DDP): device settings, batch shares, SLURM checks, one run folder.
 
-The fast tests cover the pure logic; ``test_two_cpu_processes_write_one_run`` trains one epoch
-with 2 CPU processes (gloo) through the real CLI.
+The fast tests cover the pure logic. The slow ones (``make test-slow``: a second process costs
+~20 s on 2 cores) train with 2 CPU processes (gloo) through the real CLI: one epoch, written once
+by rank 0; and a SIGTERM to the command, which stops both processes at the same step.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +34,7 @@ from pose_core.training.distributed import (
     shared_run_dir,
     split_batch,
 )
+from tests.core.conftest import wait_for_events
 
 SLURM_ENV = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "train", "SLURM_STEP_ID": "0", "SLURM_PROCID": "0"}
 
@@ -163,6 +166,7 @@ def test_secondary_processes_are_recognised() -> None:
     assert not is_secondary_process({**SLURM_ENV, "SLURM_JOB_NAME": "bash", "SLURM_NTASKS": "2", "SLURM_PROCID": "1"})
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_write_one_run(tiny_project: Path, tmp_path: Path) -> None:
     """1 epoch, 2 CPU processes (DDP, gloo), default clock-based run folder: written once, by rank 0."""
     env = {k: v for k, v in os.environ.items() if k != RUN_DIR_ENV and not k.startswith("SLURM_")}
@@ -224,3 +228,23 @@ def test_a_launched_child_ends_when_its_parent_is_killed() -> None:
     assert launched_by_lightning({RUN_DIR_ENV: "/r", "LOCAL_RANK": "1"})
     assert not launched_by_lightning({RUN_DIR_ENV: "/r", "LOCAL_RANK": "0"})
     assert not launched_by_lightning({"LOCAL_RANK": "1"})  # torchrun-like: no run folder from a parent
+
+
+@pytest.mark.slow
+def test_sigterm_stops_both_processes_at_one_step_with_a_checkpoint(tiny_project: Path, tmp_path: Path) -> None:
+    """A cluster's time limit: SIGTERM to the command; both processes stop, rank 0 saves where they stopped."""
+    env = {k: v for k, v in os.environ.items() if k != RUN_DIR_ENV and not k.startswith("SLURM_")}
+    run_dir = tmp_path / "run"
+    args = _train_args(tiny_project, "training.devices=2", "training.max_epochs=50", "training.train_batch_size=4")
+    cmd = [sys.executable, "-m", "pose_core.cli", "train", *args, f"hydra.run.dir={run_dir}"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for_events(run_dir, lambda ev: any(e.kind == "progress" for e in ev), proc, timeout_s=300.0)
+    os.kill(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 143, out
+    assert out.count("Received SIGTERM") == 2 and "Traceback" not in out, out  # Lightning passed it to rank 1
+    assert f"continue with training.resume_from={run_dir}" in out
+    assert read_events(run_dir / "events.jsonl")[-1].kind == "stopped"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["epochs_completed"] < 50
+    assert Path(summary["last_checkpoint"]).is_file()
