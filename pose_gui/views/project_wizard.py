@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -49,6 +49,15 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # "probing", "ok", "failed"
 def default_projects_location() -> Path:
     """Where new projects go unless the user picks another folder: ``~/PoseDesk``."""
     return Path.home() / "PoseDesk"
+
+
+class _PathEdit(QLineEdit):
+    """A path field whose Enter reads the path (``returnPressed``) without also pressing the wizard's Next."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()  # QLineEdit passes Enter on to the dialog's default button
 
 
 def _browse_row(edit: QLineEdit, *buttons: QPushButton) -> QHBoxLayout:
@@ -120,8 +129,11 @@ class LabelsPage(QWizardPage):
         )
         self.source: LabelSource | SleapLabelSource | None = None
         self._sleap_task: TaskThread | None = None
-        self.source_edit = QLineEdit()
-        self.source_edit.setReadOnly(True)
+        self.source_edit = _PathEdit()
+        self.source_edit.setPlaceholderText("Type or paste a folder, CSV or .slp path and press Enter, or choose one")
+        self.source_edit.returnPressed.connect(lambda: self._on_source_typed(again=True))
+        self.source_edit.editingFinished.connect(self._on_source_typed)
+        self._read_text = ""  # the path last read (typed or chosen)
         folder_button = QPushButton("Choose Folder…")
         folder_button.clicked.connect(self._on_folder_clicked)
         csv_button = QPushButton("Choose CSV…")
@@ -153,6 +165,7 @@ class LabelsPage(QWizardPage):
             self.set_sleap_source(Path(path))
             return False  # read in a thread: the page completes when it is done
         self.source_edit.setText(str(path))
+        self._read_text = str(path)
         try:
             source = read_label_source(Path(path))
             check_images(source.labels, source.data_dir)
@@ -171,6 +184,7 @@ class LabelsPage(QWizardPage):
         if self.is_reading():
             return
         self.source_edit.setText(str(path))
+        self._read_text = str(path)
         self._show_source(None)
         self.info_label.setText("Reading the SLEAP file…")
         self._sleap_task = TaskThread(read_sleap_source, Path(path), embedded_frames=embedded_frames, parent=self)
@@ -224,6 +238,13 @@ class LabelsPage(QWizardPage):
                     f"{frames}). {notes}"
                 )
         self.completeChanged.emit()
+
+    def _on_source_typed(self, again: bool = False) -> None:
+        """Reads a typed or pasted path when editing ends: leaving the field reads a new path, Enter reads it again."""
+        text = self.source_edit.text().strip()
+        if not text or (text == self._read_text and not again) or self.is_reading():
+            return
+        self.set_source(Path(text).expanduser())
 
     def _on_folder_clicked(self) -> None:
         folder = dialogs.ask_directory(self, "Project folder with labels")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
@@ -114,6 +115,29 @@ def test_labels_page_refuses_a_csv_with_the_wrong_header(
     assert str(bad_csv) in str(error) and "expected 'scorer'" in str(error)
     assert not wizard.labels_page.isComplete()
     assert wizard.labels_page.keypoints_list.count() == 0
+    wizard.reject()
+
+
+def test_a_typed_path_is_read_on_enter_and_a_wrong_one_is_one_dialog(
+    qtbot: QtBot, window: MainWindow, dialog_log: DialogLog, example_project: Path, tmp_path: Path
+) -> None:
+    wizard = start_wizard(window, "p", tmp_path / "projects")
+    window.show()
+    wizard.next()
+    page = wizard.labels_page
+    qtbot.keyClicks(page.source_edit, str(tmp_path / "nowhere"))
+    qtbot.keyClick(page.source_edit, Qt.Key.Key_Return)
+    ((title, error),) = dialog_log.take_errors()
+    assert title == "Cannot import these labels" and "nowhere does not exist" in str(error)
+    page.source_edit.clearFocus()  # leaving the field does not read the same path again
+    assert not dialog_log.take_errors() and not page.isComplete()
+
+    page.source_edit.selectAll()
+    qtbot.keyClicks(page.source_edit, f"{example_project}/")
+    qtbot.keyClick(page.source_edit, Qt.Key.Key_Return)
+    assert page.isComplete() and not dialog_log.take_errors()
+    assert "20 labelled frames" in page.info_label.text() and page.keypoints_list.count() > 0
+    assert wizard.currentPage() is page  # Enter read the path; it did not also press Next
     wizard.reject()
 
 
