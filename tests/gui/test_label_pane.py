@@ -234,3 +234,34 @@ def test_a_run_that_has_just_started_training_gives_no_suggestions_and_no_error(
     QApplication.processEvents()
     assert pane.suggestions.get(path) is None
     assert not [m for m in messages if "suggestion" in m.lower()], messages
+
+
+def _image_rect_in_view(pane: LabelPane) -> tuple[int, int]:
+    image = pane.canvas.image
+    assert image is not None
+    top_left = pane.canvas.view_pos_of(0, 0)
+    bottom_right = pane.canvas.view_pos_of(image.shape[1], image.shape[0])
+    return bottom_right.x() - top_left.x(), bottom_right.y() - top_left.y()
+
+
+def _fits(pane: LabelPane) -> bool:
+    width, height = _image_rect_in_view(pane)
+    viewport = pane.canvas.viewport().size()
+    inside = width <= viewport.width() and height <= viewport.height()
+    return inside and (viewport.width() - width <= 6 or viewport.height() - height <= 6)  # fitInView's margin
+
+
+def test_the_fitted_frame_follows_the_window_size_until_the_user_zooms(qtbot: QtBot, pane: LabelPane) -> None:
+    assert _fits(pane)
+    small = _image_rect_in_view(pane)
+    pane.resize(1500, 950)  # e.g. the window maximised, or the pane first shown after fitting while hidden
+    qtbot.waitUntil(lambda: _fits(pane) and _image_rect_in_view(pane)[0] > small[0], timeout=5000)
+
+    pane.canvas.setFocus()
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Plus)
+    zoom = pane.canvas.zoom()
+    pane.resize(1100, 700)
+    qtbot.wait(50)
+    assert pane.canvas.zoom() == pytest.approx(zoom)  # the user's zoom stays
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_F)
+    assert _fits(pane)

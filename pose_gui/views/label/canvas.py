@@ -120,6 +120,7 @@ class LabelCanvas(QGraphicsView):
         self._panning = False
         self._pan_last = QPoint()
         self._fit_pending = True
+        self._fitted = False  # the view shows the whole image and follows its size until the user zooms or pans
 
     # ------------------------------------------------------------------ content
 
@@ -225,6 +226,7 @@ class LabelCanvas(QGraphicsView):
 
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
         """Zoom by ``factor`` keeping the image point under ``anchor`` (view pixels; default: centre) in place."""
+        self._fitted = False
         new = min(MAX_ZOOM, max(0.02, self.zoom() * factor))
         factor = new / self.zoom()
         anchor = anchor if anchor is not None else self.viewport().rect().center()
@@ -237,8 +239,9 @@ class LabelCanvas(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
 
     def fit(self) -> None:
-        """Show the whole image."""
+        """Show the whole image, and keep showing it whole as the view is resized (until a zoom or pan)."""
         self._fit_pending = self.viewport().width() < 10
+        self._fitted = True
         if self._image is not None:
             height, width = self._image.shape[:2]
             self.fitInView(QRectF(0, 0, width, height), Qt.AspectRatioMode.KeepAspectRatio)
@@ -251,7 +254,7 @@ class LabelCanvas(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._fit_pending:
+        if self._fit_pending or self._fitted:  # e.g. fitted while the pane was hidden, at another size
             self.fit()
 
     # ------------------------------------------------------------------ mouse
@@ -320,6 +323,7 @@ class LabelCanvas(QGraphicsView):
             self.place_requested.emit(scene.x(), scene.y())
 
     def _pan_by(self, pos: QPoint) -> None:
+        self._fitted = False
         delta = pos - self._pan_last
         self._pan_last = pos
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
