@@ -152,7 +152,7 @@ class LabelPane(LabelCommandsMixin, QWidget):
         splitter.addWidget(middle)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 800, 220])
+        splitter.setSizes([270, 800, 220])  # the frame list shows its Frame and Keypoints columns whole
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addWidget(self.banner)
