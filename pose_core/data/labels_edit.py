@@ -180,8 +180,9 @@ class LabelsDocument:
     def set_point(self, image_path: str, keypoint_idx: int, xy: tuple[float, float] | None) -> None:
         """Place (or with None clear) one keypoint of one image; a new image gets a row at the end.
 
-        Coordinates are rounded to the file's decimals, so what is in memory is what the file reads back.
-        A row this opening added is removed again when its last keypoint is cleared.
+        New coordinates are rounded to the file's decimals, so what is in memory is what the file reads
+        back; the row's other coordinates keep the precision the file gave them. A row this opening
+        added is removed again when its last keypoint is cleared.
 
         Raises:
             IndexError: ``keypoint_idx`` is out of range.
@@ -198,10 +199,24 @@ class LabelsDocument:
             points[keypoint_idx] = [self.round_px(xy[0]), self.round_px(xy[1])]
         self.set_points(image_path, points)
 
-    def set_points(self, image_path: str, points_px: np.ndarray) -> None:
-        """Replace all keypoints of one image (``[K, 2]``, NaN = unlabelled); see :meth:`set_point`."""
+    def as_stored(self, image_path: str, points_px: np.ndarray) -> np.ndarray:
+        """The ``[K, 2]`` keypoints :meth:`set_points` would keep for ``points_px`` (what the file reads back).
+
+        Coordinates are rounded to the file's decimals, except that one equal to the current one at
+        those decimals is the current one, unrounded: a label file with finer values than its usual
+        decimals loses none of them when a row is edited.
+        """
         points_px = np.asarray(points_px, dtype=np.float64).reshape(self.n_keypoints, 2)
         points_px = np.where(np.isnan(points_px), np.nan, np.round(points_px, self._decimals))
+        row = self._row_of.get(image_path)
+        if row is None:
+            return points_px
+        current = self._xy[row]
+        return np.where(np.round(current, self._decimals) == points_px, current, points_px)
+
+    def set_points(self, image_path: str, points_px: np.ndarray) -> None:
+        """Replace all keypoints of one image (``[K, 2]``, NaN = unlabelled); see :meth:`set_point` and :meth:`as_stored`."""
+        points_px = self.as_stored(image_path, points_px)
         row = self._row_of.get(image_path)
         if row is None:
             if np.isnan(points_px).all():
@@ -246,7 +261,7 @@ class LabelsDocument:
             return ""
         if self._fixed:
             return f"{value:.{self._decimals}f}"
-        return repr(round(float(value), self._decimals))
+        return repr(float(value))  # shortest text that reads back as the value (new values are rounded already)
 
     # ------------------------------------------------------------------ saving
 

@@ -349,7 +349,7 @@ class LabelSession(QObject):
         if not self.is_editable or self.document is None:
             return False
         before = self.points(image_path)
-        after = np.where(np.isnan(after), np.nan, np.round(after, self.document.decimals))
+        after = self.document.as_stored(image_path, after)
         if np.array_equal(before, after, equal_nan=True):
             return True
         self.undo_stack.push(SetPointsCommand(self, image_path, before, after, text, drag))

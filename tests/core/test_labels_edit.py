@@ -47,6 +47,18 @@ def test_editing_one_row_leaves_every_other_byte_unchanged(tmp_path: Path) -> No
     assert np.array_equal(labels.keypoints_px[0], doc.points("labeled-data/a/img00000001.png"))
 
 
+def test_editing_a_row_keeps_the_finer_values_of_its_other_keypoints(tmp_path: Path) -> None:
+    """Mixed precision (the mirror-mouse labels: quarter pixels and one 101.900392541708): none is rounded away."""
+    path = _write(tmp_path, DLC_TEXT.replace("20.5,,", "20.5,3.25,4.75"))
+    doc = LabelsDocument.open(path)
+    doc.set_point("labeled-data/vid/img00000001.png", 1, (30.123456, 40.0))  # tail moves; nose stays as it was
+    assert doc.save()
+    assert path.read_text().splitlines()[3] == "labeled-data,vid,img00000001.png,10.123456789,20.5,30.12,40.0"
+    assert read_labels(path).keypoints_px[0, 0].tolist() == [10.123456789, 20.5]
+    doc.set_points("labeled-data/vid/img00000001.png", np.array([[10.1, 20.5], [30.12, 40.0]]))  # a real move
+    assert doc.points("labeled-data/vid/img00000001.png")[0].tolist() == [10.1, 20.5]
+
+
 def test_new_image_is_appended_and_removed_again_when_emptied(tmp_path: Path) -> None:
     path = _write(tmp_path, LP_TEXT)
     doc = LabelsDocument.open(path)
