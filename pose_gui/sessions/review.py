@@ -142,7 +142,7 @@ class ReviewSession(QObject):
         return chosen[0][0] if chosen else None
 
     def hidden_keypoints_text(self, frame_idx: int) -> str:
-        """``All 18 keypoints are below 0.9 on this frame…`` when the threshold hides every point, else ""."""
+        """``All 18 keypoints are below the likelihood threshold 0.90…`` when the threshold hides every point, else ""."""
         preds = self.predictions
         if preds is None or not 0 <= frame_idx < preds.n_frames:
             return ""
@@ -153,8 +153,8 @@ class ReviewSession(QObject):
             return ""
         n = int(finite.sum())
         return (
-            f"All {n} keypoints are below the likelihood threshold {threshold:.2f} on this frame (highest "
-            f"{float(np.nanmax(likelihood)):.2f}): lower the threshold, or tick 'Fade' to see them."
+            f"All {n} keypoints are below the likelihood threshold {threshold:.2f} (highest "
+            f"{float(np.nanmax(likelihood)):.2f}): lower it, or tick 'Fade'."
         )
 
     # ------------------------------------------------------------------ intents

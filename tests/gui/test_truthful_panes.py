@@ -335,7 +335,9 @@ def test_8_review_defaults_and_the_threshold_that_hides_everything_says_so(
     qtbot.waitUntil(lambda: "below the likelihood threshold 0.99" in review.inspect.frame_problem_label.text(),
                     timeout=TIMEOUT_MS)  # fmt: skip
     n = len(project.keypoint_names)
-    assert f"All {n} keypoints" in review.inspect.frame_problem_label.text()
+    label = review.inspect.frame_problem_label
+    assert f"All {n} keypoints" in label.text()
+    assert label.heightForWidth(label.width()) <= label.height()  # the whole message is shown, not cut off
     review.state.set_run_dir(killed)  # no checkpoint: nothing to predict with
     assert not review.sources.predict_button.isEnabled()
     names = project.keypoint_names

@@ -72,6 +72,10 @@ def parse_skeleton(text: str, names: Sequence[str]) -> tuple[list[tuple[int, int
 NO_PREDICTIONS_TEXT = "No predictions"  # the problem counts when no predictions are shown
 
 
+FRAME_PROBLEM_LINES = 3
+"""Lines of text the current frame's problems have room for."""
+
+
 class InspectPanel(QWidget):
     """Inspection controls (see the module docstring).
 
@@ -169,8 +173,12 @@ class InspectPanel(QWidget):
         self.problem_count_label = QLabel(NO_PREDICTIONS_TEXT)
         self.frame_problem_label = QLabel("")
         self.frame_problem_label.setWordWrap(True)
-        self.frame_problem_label.setFixedHeight(2 * self.frame_problem_label.fontMetrics().height() + 4)  # no
-        # relayout of the panel on every frame while playing
+        # room for a problem line and the hidden-keypoints note (3 lines), fixed: no relayout of the
+        # panel on every frame while playing; a longer text is whole in the tooltip
+        self.frame_problem_label.setFixedHeight(
+            FRAME_PROBLEM_LINES * self.frame_problem_label.fontMetrics().lineSpacing() + 4
+        )
+        self.frame_problem_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.problem_count_label)
         layout.addWidget(self.frame_problem_label)
         label_row = QHBoxLayout()
@@ -261,6 +269,7 @@ class InspectPanel(QWidget):
     def set_frame_problem(self, text: str) -> None:
         """Show the current frame's problems."""
         self.frame_problem_label.setText(f"This frame: {text}" if text else "")
+        self.frame_problem_label.setToolTip(self.frame_problem_label.text())
 
     @property
     def fade(self) -> bool:
