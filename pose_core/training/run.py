@@ -105,8 +105,15 @@ def _read_and_check_labels(cfg: DictConfig) -> Any:
     labels = read_labels(csv_path)
     names = list(cfg.data.keypoint_names) if cfg.data.keypoint_names is not None else None
     if cfg.data.num_keypoints is not None and cfg.data.num_keypoints != labels.n_keypoints:
+        fix = f"set data.num_keypoints={labels.n_keypoints}"
+        if names is not None and names != list(labels.keypoint_names):  # another dataset's config: both are wrong
+            fix = (
+                "set data.num_keypoints and data.keypoint_names to them, or leave both empty to read them from "
+                "the CSV (data.num_keypoints=null data.keypoint_names=null)"
+            )
         raise ConfigError(
-            f"data.num_keypoints={cfg.data.num_keypoints} but {csv_path} has {labels.n_keypoints} keypoints ({', '.join(labels.keypoint_names)}); set data.num_keypoints={labels.n_keypoints}.",
+            f"data.num_keypoints={cfg.data.num_keypoints} but {csv_path} has {labels.n_keypoints} keypoints "
+            f"({', '.join(labels.keypoint_names)}); {fix}.",
             key="data.num_keypoints",
         )
     check_keypoint_names(labels, names, csv_path)

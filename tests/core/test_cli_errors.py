@@ -63,12 +63,23 @@ def names_mismatch(project: Path) -> list[str]:
     return ["data.keypoint_names=[a,b,c]", "data.num_keypoints=null"]
 
 
+def another_datasets_labels(project: Path) -> list[str]:
+    """The config names one keypoint more than the labels have (a config used with another dataset)."""
+    _write_csv(project, [",".join(line.split(",")[:-2]) for line in _csv_lines(project)])
+    return []
+
+
 CASES: dict[str, tuple[Callable[[Path], list[str]], list[str], tuple[str, ...]]] = {
     "csv wrong header rows": (wrong_header, [], ("CollectedData.csv",)),
     "csv non-numeric coordinate": (non_numeric, [], ("CollectedData.csv", "twelve")),
     "csv empty": (empty_csv, [], ("CollectedData.csv", "empty")),
     "image missing": (missing_image, [], ("labeled-data",)),
     "keypoint names differ from csv": (names_mismatch, [], ("keypoint_names",)),
+    "labels of another dataset": (
+        another_datasets_labels,
+        [],
+        ("data.num_keypoints=", "CollectedData.csv", "data.num_keypoints=null data.keypoint_names=null"),
+    ),
     "data_dir missing": (lambda p: [], ["data.data_dir=/no/such/folder"], ("data.data_dir", "/no/such/folder")),
     "unknown key": (lambda p: [], ["training.max_epoch=3"], ("training.max_epoch", "training.max_epochs")),
     "internet backbone": (
