@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import signal
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning_fabric.utilities.rank_zero import rank_prefixed_message
 
 from pose_core.errors import DataError, RunError
 from pose_core.events import EventWriter
@@ -29,6 +31,8 @@ from pose_core.io.atomic import atomic_write_path
 from pose_core.runs.layout import LAST_CHECKPOINT_FILENAME, STOP_CHECKPOINT_FILENAME
 
 PROGRESS_INTERVAL_S = 0.5
+
+_log = logging.getLogger("pytorch_lightning.pose_core")  # printed like Lightning's own messages
 
 
 def _scalar_metrics(metrics: dict[str, Any], prefixes: tuple[str, ...] = ("val_", "lr")) -> dict[str, float]:
@@ -158,12 +162,11 @@ class StopFileCallback(pl.Callback):
 
     In a distributed run global rank 0 looks for the file and every process learns its answer at
     the same step, so they all stop together (a process that stopped alone would leave the others
-    waiting for it). SIGTERM goes through Lightning's own handler (it logs the signal and passes it
-    on to the processes its launcher started), then is taken from Lightning
-    (``trainer.received_sigterm``) inside the same handler call: Lightning's loops check that flag
-    at several points of a step and would exit with status 0, no checkpoint and a "failed" event
-    when the signal lands between this callback's check and theirs. It becomes the same graceful
-    stop as the file.
+    waiting for it). SIGTERM is this callback's, not Lightning's (see
+    :meth:`_take_sigterm_from_lightning`): Lightning's loops check their own flag
+    (``trainer.received_sigterm``) at several points of a step and would exit with status 0, no
+    checkpoint and a "failed" event when the signal lands between this callback's check and theirs.
+    It becomes the same graceful stop as the file.
 
     When it stops, it saves a checkpoint at that step (every process: saving is collective), so
     the checkpoint records the epoch as unfinished and a resumed run trains the rest of it (the
@@ -197,22 +200,33 @@ class StopFileCallback(pl.Callback):
         self.epochs_completed: int | None = None
 
     def _take_sigterm_from_lightning(self, trainer: pl.Trainer) -> None:
-        """Wraps the SIGTERM handler Lightning registered so that its flag never stays set."""
+        """Replaces the SIGTERM handler Lightning registered with one that only records the signal.
+
+        Lightning's handler also broadcasts a tensor from inside the signal handler of every
+        process of a distributed run. That collective can land between two collectives of the
+        training step, mismatching them: a 2-process CPU run then hung on SIGTERM under load. This
+        handler does the rest of what Lightning's does (says so, passes the signal on to the
+        processes Lightning's launcher started) and the stop happens at the next step, decided by
+        every process together (:meth:`on_train_batch_end`). Lightning puts its original handler
+        back at teardown.
+        """
         connector = getattr(trainer, "_signal_connector", None)
         if connector is None or threading.current_thread() is not threading.main_thread():
             return
-        lightning_handler = signal.getsignal(signal.SIGTERM)
-        if lightning_handler is self._sigterm_handler:
+        if signal.getsignal(signal.SIGTERM) is self._sigterm_handler:
             return
 
-        def handler(signum: int, frame: Any) -> None:
-            if callable(lightning_handler):
-                lightning_handler(signum, frame)
-            connector.received_sigterm = False  # in the same handler call: no loop sees it set
+        def handler(signum: int, _frame: Any) -> None:
+            if not self._sigterm_received:
+                _log.info(rank_prefixed_message(f"Received SIGTERM: {signum}", trainer.local_rank))
+                launcher = trainer.strategy.launcher
+                if launcher is not None:
+                    launcher.kill(signum)
+            connector.received_sigterm = False
             self._sigterm_received = True
 
         self._sigterm_handler = handler
-        signal.signal(signal.SIGTERM, handler)  # Lightning restores the original handler at teardown
+        signal.signal(signal.SIGTERM, handler)
         self._sigterm_received |= bool(connector.received_sigterm)  # arrived before this hook
         connector.received_sigterm = False
 
