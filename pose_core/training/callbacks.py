@@ -191,7 +191,6 @@ class StopFileCallback(pl.Callback):
     def __init__(self, stop_path: Path) -> None:
         self.stop_path = stop_path
         self.stop_requested = False
-        self._pending_signal = False
         self._sigterm_received = False
         self._sigterm_handler: Any = None
         self.stopped_by: str | None = None
@@ -222,7 +221,6 @@ class StopFileCallback(pl.Callback):
                 launcher = trainer.strategy.launcher
                 if launcher is not None:
                     launcher.kill(signum)
-            connector.received_sigterm = False
             self._sigterm_received = True
 
         self._sigterm_handler = handler
@@ -238,12 +236,9 @@ class StopFileCallback(pl.Callback):
         """Takes SIGTERM from Lightning when there was no sanity check."""
         self._take_sigterm_from_lightning(trainer)
 
-    def _sigterm_seen(self, trainer: pl.Trainer) -> bool:
-        connector = getattr(trainer, "_signal_connector", None)
-        seen = self._sigterm_received or bool(connector is not None and connector.received_sigterm)
-        if connector is not None:
-            connector.received_sigterm = False  # ours to handle: Lightning would exit(0) without a checkpoint
-        self._sigterm_received = False
+    def _sigterm_seen(self) -> bool:
+        """True once per SIGTERM (the handler records it; Lightning's flag never stays set, see above)."""
+        seen, self._sigterm_received = self._sigterm_received, False
         return seen
 
     def on_train_batch_end(
@@ -252,7 +247,7 @@ class StopFileCallback(pl.Callback):
         """Checks the stop file and SIGTERM after every step."""
         if self.stop_requested:
             return
-        by_signal = self._sigterm_seen(trainer)
+        by_signal = self._sigterm_seen()
         seen = by_signal or (trainer.is_global_zero and self.stop_path.exists())
         if trainer.strategy.reduce_boolean_decision(seen, all=False):
             steps = trainer.num_training_batches
@@ -261,23 +256,9 @@ class StopFileCallback(pl.Callback):
             self._mid_epoch = not finished_epoch
             self._stop(trainer, "SIGTERM" if by_signal else "STOP file")
 
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        """SIGTERM during validation: remember it; the stop happens at the next training step or epoch end."""
-        if self._sigterm_seen(trainer):
-            self._pending_signal = True
-
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """A SIGTERM seen during validation stops here (the epoch is complete, its checkpoint follows)."""
-        if self._pending_signal or self._sigterm_seen(trainer):
-            self._pending_signal = False
+        """A SIGTERM that came during validation stops here (the epoch is complete, its checkpoint follows)."""
+        if self._sigterm_seen():
             self.stop_requested = True
             self.stopped_by = "SIGTERM"
             self.epochs_completed = int(trainer.current_epoch) + 1

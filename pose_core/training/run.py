@@ -436,8 +436,10 @@ def train(loaded: LoadedConfig, run_dir: Path, *, progress_bar: bool = True) -> 
         _emit_end(writer, "failed", error)
         raise error from exc
     except BaseException as exc:
+        from pytorch_lightning.utilities.exceptions import SIGTERMException  # loaded with the trainer above
+
         # Lightning's own SIGTERM exit (a SystemExit with status 0) where the stop callback could not take it
-        lightning_sigterm = type(exc).__name__ == "SIGTERMException"
+        lightning_sigterm = isinstance(exc, SIGTERMException)
         _emit_end(writer, "stopped" if isinstance(exc, KeyboardInterrupt) or lightning_sigterm else "failed", exc)
         if lightning_sigterm:
             raise SystemExit(128 + signal.SIGTERM) from exc
