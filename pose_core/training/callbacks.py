@@ -257,8 +257,14 @@ class StopFileCallback(pl.Callback):
             self._stop(trainer, "SIGTERM" if by_signal else "STOP file")
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """A SIGTERM that came during validation stops here (the epoch is complete, its checkpoint follows)."""
-        if self._sigterm_seen():
+        """A SIGTERM that came during validation stops here (the epoch is complete, its checkpoint follows).
+
+        Every process decides together, as at a step: a process that stopped alone at the epoch's end
+        (its signal came during validation, another's just after) would leave the others waiting.
+        """
+        if self.stop_requested:  # decided together at a step, so the same in every process
+            return
+        if trainer.strategy.reduce_boolean_decision(self._sigterm_seen(), all=False):
             self.stop_requested = True
             self.stopped_by = "SIGTERM"
             self.epochs_completed = int(trainer.current_epoch) + 1
